@@ -1,0 +1,11 @@
+#pragma once
+/// \file
+/// Library version and build switches. The one source of truth for the version: CMake reads
+/// DESYNC_VERSION_MAJOR/MINOR/PATCH from this file.
+
+#define DESYNC_VERSION_MAJOR 0
+#define DESYNC_VERSION_MINOR 1
+#define DESYNC_VERSION_PATCH 0
+
+/// The version as one number, major * 10000 + minor * 100 + patch.
+#define DESYNC_VERSION (DESYNC_VERSION_MAJOR * 10000 + DESYNC_VERSION_MINOR * 100 + DESYNC_VERSION_PATCH)

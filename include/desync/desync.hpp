@@ -1,0 +1,14 @@
+#pragma once
+/// \file
+/// The umbrella header: everything desync offers.
+
+#include <desync/compose.hpp>
+#include <desync/config.hpp>
+#include <desync/error.hpp>
+#include <desync/function.hpp>
+#include <desync/lazy.hpp>
+#include <desync/options.hpp>
+#include <desync/resources.hpp>
+#include <desync/scheduler.hpp>
+#include <desync/version.hpp>
+#include <desync/xxhash.hpp>

@@ -1,0 +1,110 @@
+#pragma once
+// The run-time state every desync function shares between its copies: name and source (for its
+// version), options (where it runs, whether it may be memoized), version and memo state.
+
+#include <desync/detail/task.hpp>
+#include <desync/resources.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace desync::detail {
+
+class executor_slot;
+
+/// The text a macro captured: the function's name (may be empty) and the stringified callable.
+struct captured_source {
+    std::string_view name;
+    std::string_view text;
+    std::uint64_t major_hash = 0;  // constexpr-computed by the macro from name and text
+};
+
+/// Something a function depends on that its text cannot show (desync::uses): another
+/// desync function, or a value hashed like an argument when the version is resolved.
+struct use_entry {
+    fn_core* fn = nullptr;
+    std::function<std::uint64_t()> value_hash;  // set for values
+};
+
+struct fn_core {
+    fn_core() = default;
+    fn_core(const fn_core&) = delete;
+    fn_core& operator=(const fn_core&) = delete;
+    virtual ~fn_core() = default;
+
+    // --- identity, from the macro or DESYNC_SOURCE
+    std::string_view name;
+    std::string_view source;  // the callable's text; empty when it has none
+    std::uint64_t major_hash = 0;
+    bool has_body_text = false;  // the text shows a body (a lambda), so a version can cover it
+    bool stateless = false;      // the callable holds no state of its own
+
+    // --- options
+    bool uncached = false;
+    bool share_results = false;
+    bool blocking = false;
+    executor_slot* exec = nullptr;  // nullptr: the default compute pool (or blocking pool)
+    std::shared_ptr<executor_slot> own_exec;
+    std::vector<use_entry> uses;
+    std::optional<needs> default_needs;  // units every call holds while it runs
+
+    // --- version: hashes resolved once, at first use (registry.hpp); numbers set by set_version
+    std::atomic<bool> resolved{false};
+    std::uint64_t full_hash = 0;
+    std::vector<std::uint64_t> minor_hash;
+    std::mutex numbers_mutex;
+    int major_version = 1;
+    int minor_version = 0;
+
+    /// May calls of this function be memoized? Only when everything that decides the result
+    /// is visible: a body whose text is hashed, no captured state, not opted out.
+    bool memoizable() const noexcept { return has_body_text && stateless && !uncached; }
+
+    // --- lifetime: cores of DESYNC_FN / DESYNC_DEFINE live for the whole program; cores of
+    // desync::desync(...) objects are shared by the object's copies and by running calls.
+    bool immortal = false;
+    void retain() noexcept {
+        if (!immortal) refs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    void release() noexcept {
+        if (!immortal && refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+private:
+    std::atomic<std::uint32_t> refs_{1};
+};
+
+/// A counted reference to a core (no counting for immortal ones).
+class core_ref {
+public:
+    core_ref() noexcept = default;
+    explicit core_ref(fn_core* c) noexcept : c_(c) {}  // adopts
+    core_ref(const core_ref& o) noexcept : c_(o.c_) {
+        if (c_) c_->retain();
+    }
+    core_ref(core_ref&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    core_ref& operator=(core_ref o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~core_ref() {
+        if (c_) c_->release();
+    }
+    static core_ref share(fn_core* c) noexcept {
+        if (c) c->retain();
+        return core_ref(c);
+    }
+    fn_core* get() const noexcept { return c_; }
+    fn_core* operator->() const noexcept { return c_; }
+
+private:
+    fn_core* c_ = nullptr;
+};
+
+}  // namespace desync::detail

@@ -1,0 +1,89 @@
+#pragma once
+// Memory for tasks: a per-thread cache of blocks in a few size classes, so that the common call
+// (allocated on one thread, often freed on another) costs no malloc. Blocks move freely between
+// threads' caches; a cache keeps at most a bounded number, the rest go back to the heap.
+// Under AddressSanitizer and ThreadSanitizer tasks use plain operator new, so every use of freed
+// memory is still seen.
+
+#include <cstddef>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DESYNC_DETAIL_PLAIN_TASK_ALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DESYNC_DETAIL_PLAIN_TASK_ALLOC 1
+#endif
+#endif
+
+namespace desync::detail {
+
+class task_alloc {
+public:
+    static void* allocate(std::size_t size) {
+#ifndef DESYNC_DETAIL_PLAIN_TASK_ALLOC
+        if (int c = size_class(size); c >= 0) {
+            auto& list = local().lists_[c];
+            if (list.head) {
+                block* b = list.head;
+                list.head = b->next;
+                --list.count;
+                return b;
+            }
+            return ::operator new(class_size(c));
+        }
+#endif
+        return ::operator new(size);
+    }
+
+    static void deallocate(void* p, std::size_t size) noexcept {
+#ifndef DESYNC_DETAIL_PLAIN_TASK_ALLOC
+        if (int c = size_class(size); c >= 0) {
+            auto& list = local().lists_[c];
+            if (list.count < max_cached) {
+                list.head = ::new (p) block{list.head};
+                ++list.count;
+                return;
+            }
+            return ::operator delete(p);
+        }
+#endif
+        (void)size;
+        ::operator delete(p);
+    }
+
+private:
+    static constexpr int classes = 4;  // 128, 256, 512 and 1024 bytes
+    static constexpr std::size_t max_cached = 4096;
+
+    struct block {
+        block* next;
+    };
+    struct free_list {
+        block* head = nullptr;
+        std::size_t count = 0;
+    };
+
+    static constexpr std::size_t class_size(int c) { return std::size_t{128} << c; }
+    static constexpr int size_class(std::size_t size) {
+        for (int c = 0; c < classes; ++c)
+            if (size <= class_size(c)) return c;
+        return -1;
+    }
+
+    ~task_alloc() {
+        for (int c = 0; c < classes; ++c)
+            while (block* b = lists_[c].head) {
+                lists_[c].head = b->next;
+                ::operator delete(b);
+            }
+    }
+    static task_alloc& local() {
+        thread_local task_alloc cache;
+        return cache;
+    }
+
+    free_list lists_[classes];
+};
+
+}  // namespace desync::detail

@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// The exceptions desync throws of its own accord.
+
+#include <cstddef>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace desync {
+
+/// Misuse detected at run time (a request larger than its budget, configure() after start, ...).
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A cache file that cannot be used: wrong magic, foreign build, wrong salt, unreadable.
+class cache_error : public error {
+public:
+    using error::error;
+};
+
+/// A call that never ran because it was cancelled (desync::batch::clear). Reading it throws
+/// this; joins do not report it, since cancelling a call is not an error of its body.
+class cancelled : public error {
+public:
+    using error::error;
+};
+
+/// Several calls of one body failed and none of their errors was read: all of them, in the
+/// order their calls were made (the body's own exception, if any, first). Never nested.
+class exception_list : public std::exception {
+public:
+    explicit exception_list(std::vector<std::exception_ptr> errors)
+        : errors_(std::move(errors)), what_(describe(errors_)) {}
+    /// The errors, each still throwable with std::rethrow_exception.
+    const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+    std::size_t size() const noexcept { return errors_.size(); }
+    const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+    static std::string describe(const std::vector<std::exception_ptr>& errors) {
+        std::string out = "desync: " + std::to_string(errors.size()) + " calls failed";
+        for (const auto& e : errors) out += "; " + message_of(e);
+        return out;
+    }
+    static std::string message_of(const std::exception_ptr& e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            return x.what();
+        } catch (...) {
+            return "(an exception not derived from std::exception)";
+        }
+    }
+    std::vector<std::exception_ptr> errors_;
+    std::string what_;
+};
+
+namespace detail {
+
+/// True for a desync::cancelled error.
+inline bool is_cancellation(const std::exception_ptr& e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+/// One error from a body and its unread children: the error itself when there is one,
+/// an exception_list when there are several (flattened), nullptr when there is none.
+inline std::exception_ptr combine_errors(std::vector<std::exception_ptr> errors) {
+    if (errors.empty()) return nullptr;
+    if (errors.size() == 1) return errors.front();
+    std::vector<std::exception_ptr> flat;
+    for (auto& e : errors) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const exception_list& list) {
+            flat.insert(flat.end(), list.errors().begin(), list.errors().end());
+        } catch (...) {
+            flat.push_back(e);
+        }
+    }
+    return std::make_exception_ptr(exception_list(std::move(flat)));
+}
+
+}  // namespace detail
+}  // namespace desync

@@ -1,0 +1,268 @@
+#pragma once
+/// \file
+/// Desync functions: `desync::desync(f, options...)`, `DESYNC_SOURCE`, `DESYNC_FN`, and the
+/// split form `DESYNC_DECLARE` / `DESYNC_DEFINE` for recursion and header/source separation.
+
+#include <desync/compose.hpp>
+#include <desync/detail/call.hpp>
+#include <desync/detail/fn_core.hpp>
+#include <desync/detail/normalize.hpp>
+#include <desync/detail/registry.hpp>
+#include <desync/detail/traits.hpp>
+#include <desync/lazy.hpp>
+#include <desync/options.hpp>
+#include <desync/version.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace desync {
+
+namespace detail {
+
+template <class F>
+struct core_of final : fn_core {
+    explicit core_of(F fn) : f(std::move(fn)) {}
+    F f;
+};
+
+template <class F>
+struct fn_invoker {
+    F* f;
+    template <class... P>
+    decltype(auto) operator()(P&&... p) const {
+        return std::invoke(*f, std::forward<P>(p)...);
+    }
+};
+
+/// A callable that carries its source text (made by DESYNC_SOURCE).
+template <class F>
+struct with_source {
+    captured_source source;
+    F callable;
+};
+template <class F>
+with_source<std::decay_t<F>> make_with_source(captured_source s, F&& f) {
+    return {s, std::forward<F>(f)};
+}
+template <class T>
+struct is_with_source : std::false_type {};
+template <class F>
+struct is_with_source<with_source<F>> : std::true_type {};
+
+/// Whether a captured text shows a body a version can cover: a lambda expression.
+constexpr bool shows_body(std::string_view text) {
+    std::size_t i = text.find_first_not_of(" \t\n");
+    return i != std::string_view::npos && text[i] == '[';
+}
+
+inline version current_version(fn_core& c) {
+    registry::get().resolve(c);
+    std::lock_guard lock(c.numbers_mutex);
+    return version{c.major_hash, c.minor_hash, c.major_version, c.minor_version};
+}
+
+inline void set_base_version(fn_core& c, const version& old) {
+    version now = renumber(current_version(c), old);
+    std::lock_guard lock(c.numbers_mutex);
+    c.major_version = now.major_version;
+    c.minor_version = now.minor_version;
+}
+
+template <class F, class... Opts>
+void setup_core(fn_core& c, const captured_source& src, bool named, Opts&&... opts) {
+    c.name = src.name;
+    c.source = src.text;
+    c.major_hash = src.major_hash;
+    c.has_body_text = shows_body(src.text);
+    c.stateless = std::is_empty_v<F>;
+    (apply_option(c, std::forward<Opts>(opts)), ...);
+    if (named) {
+        c.immortal = true;  // lives as long as the program: the registry refers to it
+        registry::get().add(c);
+    }
+}
+
+}  // namespace detail
+
+/// A desync function: calling it starts a call and returns a lazy at once. Copies share one
+/// state (version, memo tables). Made by desync::desync(...) or DESYNC_FN.
+template <class F>
+class fn {
+public:
+    /// The wrapped callable's type.
+    using callable_type = F;
+
+    /// Starts a call. Lazy arguments are dataflow inputs: the call starts once they are ready
+    /// and receives their values (unless the parameter itself is a lazy). Leading
+    /// desync::after(...) and desync::needs{...} arguments are options of this call.
+    template <class... A>
+    auto operator()(A&&... a) const {
+        return detail::make_call<detail::params_of_t<F>>(core_, invoker(), detail::call_options{},
+                                                         std::forward<A>(a)...);
+    }
+
+    /// The current version: hashes of this build's source, numbers relative to set_version.
+    version get_version() const { return detail::current_version(*core_.get()); }
+    /// Numbers this build's version relative to `old` (a version saved by an earlier build).
+    void set_version(const version& old) const { detail::set_base_version(*core_.get(), old); }
+
+    /// The name given to DESYNC_FN / DESYNC_DEFINE ("" for desync::desync(...) objects).
+    std::string_view name() const noexcept { return core_->name; }
+
+    explicit fn(detail::core_ref core) noexcept : core_(std::move(core)) {}
+    /// Internal: the shared state.
+    detail::fn_core& core() const noexcept { return *core_.get(); }
+
+private:
+    detail::fn_invoker<F> invoker() const noexcept {
+        return {&static_cast<detail::core_of<F>*>(core_.get())->f};
+    }
+    detail::core_ref core_;
+};
+
+/// Wraps any callable (a lambda, a function pointer, a function object) as a desync function.
+/// Wrapped in DESYNC_SOURCE(...) a lambda carries its source, and so a version and a memo
+/// table; without a source the function runs desynchronised but is never memoized.
+template <class F, class... Opts>
+    requires(detail::option<Opts> && ...)
+auto desync(F&& f, Opts&&... opts) {
+    using raw = std::remove_cvref_t<F>;
+    static_assert(!detail::is_desync_function_v<raw>,
+                  "desync::desync: this is already a desync function");
+    if constexpr (detail::is_with_source<raw>::value) {
+        using callable = decltype(f.callable);
+        auto* c = new detail::core_of<callable>(std::forward<F>(f).callable);
+        detail::setup_core<callable>(*c, f.source, false, std::forward<Opts>(opts)...);
+        return fn<callable>(detail::core_ref(c));
+    } else {
+        auto* c = new detail::core_of<raw>(std::forward<F>(f));
+        detail::setup_core<raw>(*c, detail::captured_source{}, false, std::forward<Opts>(opts)...);
+        return fn<raw>(detail::core_ref(c));
+    }
+}
+
+/// A function declared with DESYNC_DECLARE(name, R(Args...)): its type fixes the signature so
+/// that a body may name it before it is defined (recursion, header/source separation).
+template <class Decl, class Sig>
+class declared;
+
+namespace detail {
+
+/// The state of a declared function, reachable from every translation unit through Decl.
+template <class Sig>
+struct typed_core;
+template <class R, class... Args>
+struct typed_core<R(Args...)> : fn_core {
+    virtual R invoke(Args... args) = 0;
+};
+
+template <class Sig, class F>
+struct declared_core;
+template <class R, class... Args, class F>
+struct declared_core<R(Args...), F> final : typed_core<R(Args...)> {
+    explicit declared_core(F fn) : f(std::move(fn)) {}
+    R invoke(Args... args) override { return std::invoke(f, std::forward<Args>(args)...); }
+    F f;
+};
+
+template <class Sig>
+struct declared_invoker;
+template <class R, class... Args>
+struct declared_invoker<R(Args...)> {
+    typed_core<R(Args...)>* core;
+    R operator()(Args... args) const { return core->invoke(std::forward<Args>(args)...); }
+};
+
+template <class Sig, class F, class... Opts>
+typed_core<Sig>& make_declared_core(const captured_source& src, F&& f, Opts&&... opts) {
+    using callable = std::decay_t<F>;
+    auto* c = new declared_core<Sig, callable>(std::forward<F>(f));
+    setup_core<callable>(*c, src, true, std::forward<Opts>(opts)...);
+    return *c;
+}
+
+template <class F, class... Opts>
+auto make_named_fn(const captured_source& src, F&& f, Opts&&... opts) {
+    using callable = std::decay_t<F>;
+    auto* c = new core_of<callable>(std::forward<F>(f));
+    setup_core<callable>(*c, src, true, std::forward<Opts>(opts)...);
+    return fn<callable>(core_ref(c));
+}
+
+template <class F>
+struct is_desync_function<fn<F>> : std::true_type {};
+template <class Decl, class Sig>
+struct is_desync_function<declared<Decl, Sig>> : std::true_type {};
+
+}  // namespace detail
+
+template <class Decl, class R, class... Args>
+class declared<Decl, R(Args...)> {
+public:
+    /// The declared signature.
+    using signature = R(Args...);
+
+    /// Starts a call (see fn::operator()).
+    template <class... A>
+    auto operator()(A&&... a) const {
+        return detail::make_call<detail::param_list<Args...>>(
+            core_ref(), invoker(), detail::call_options{}, std::forward<A>(a)...);
+    }
+
+    /// See fn::get_version.
+    version get_version() const { return detail::current_version(Decl::core()); }
+    /// See fn::set_version.
+    void set_version(const version& old) const { detail::set_base_version(Decl::core(), old); }
+    /// The declared name.
+    std::string_view name() const { return Decl::core().name; }
+    /// Internal: the shared state.
+    detail::fn_core& core() const { return Decl::core(); }
+
+private:
+    static detail::core_ref core_ref() { return detail::core_ref(&Decl::core()); }
+    static detail::declared_invoker<R(Args...)> invoker() { return {&Decl::core()}; }
+};
+
+}  // namespace desync
+
+/// The captured text of a callable with its major hash, forced to compile time. Callers
+/// stringify with # themselves, so that macros inside a body are hashed as written.
+#define DESYNC_DETAIL_SOURCE(name_text, text)                                                   \
+    ::desync::detail::captured_source {                                                            \
+        name_text, text,                                                                       \
+            ::std::integral_constant<::std::uint64_t,                                          \
+                                     ::desync::detail::source_hash(name_text, text)>::value    \
+    }
+
+/// A lambda that carries its source text, for desync::desync(DESYNC_SOURCE([](...) { ... })).
+#define DESYNC_SOURCE(...) \
+    ::desync::detail::make_with_source(DESYNC_DETAIL_SOURCE("", #__VA_ARGS__), __VA_ARGS__)
+
+/// Defines, at namespace scope, the desync function `name` from a callable and options.
+#define DESYNC_FN(name, ...)                                                              \
+    inline const auto name = ::desync::detail::make_named_fn(                             \
+        DESYNC_DETAIL_SOURCE(#name, #__VA_ARGS__), __VA_ARGS__)
+
+/// Declares the desync function `name` with signature `R(Args...)` (define it with
+/// DESYNC_DEFINE in one source file); bodies may name it before the definition.
+#define DESYNC_DECLARE(name, ...)                                        \
+    struct name##_desync_decl {                                          \
+        static ::desync::detail::typed_core<__VA_ARGS__>& core();        \
+    };                                                                   \
+    inline constexpr ::desync::declared<name##_desync_decl, __VA_ARGS__> name {}
+
+/// Defines a function declared with DESYNC_DECLARE, from a callable and options.
+#define DESYNC_DEFINE(name, ...)                                                                \
+    ::desync::detail::typed_core<::std::remove_cvref_t<decltype(name)>::signature>&             \
+    name##_desync_decl::core() {                                                                \
+        static auto& c = ::desync::detail::make_declared_core<                                  \
+            ::std::remove_cvref_t<decltype(name)>::signature>(                                  \
+            DESYNC_DETAIL_SOURCE(#name, #__VA_ARGS__), __VA_ARGS__);                            \
+        return c;                                                                               \
+    }                                                                                           \
+    [[maybe_unused]] static const bool name##_desync_registered = (name##_desync_decl::core(), true)

@@ -1,0 +1,60 @@
+#pragma once
+// Synchronisation helpers for structural tests. Waits have a generous limit so that a broken
+// scheduler fails a test instead of hanging it; no test passes because of timing.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+namespace desync::test {
+
+inline constexpr auto hang_limit = std::chrono::seconds(60);
+
+/// N parties meet: arrive_and_wait() returns true once all N have arrived (false if they
+/// never all arrive), so N calls that all return true ran at the same time.
+class meeting {
+public:
+    explicit meeting(int parties) : parties_(parties) {}
+    void reset(int parties) {
+        std::lock_guard lock(m_);
+        parties_ = parties;
+        arrived_ = 0;
+    }
+    bool arrive_and_wait() {
+        std::unique_lock lock(m_);
+        ++arrived_;
+        cv_.notify_all();
+        return cv_.wait_for(lock, hang_limit, [&] { return arrived_ >= parties_; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    int parties_;
+    int arrived_ = 0;
+};
+
+/// A gate that calls wait at until the test opens it.
+class gate {
+public:
+    void reset() {
+        std::lock_guard lock(m_);
+        open_ = false;
+    }
+    void open() {
+        std::lock_guard lock(m_);
+        open_ = true;
+        cv_.notify_all();
+    }
+    bool wait() {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, hang_limit, [&] { return open_; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool open_ = false;
+};
+
+}  // namespace desync::test
