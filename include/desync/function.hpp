@@ -9,6 +9,7 @@
 #include <desync/detail/normalize.hpp>
 #include <desync/detail/registry.hpp>
 #include <desync/detail/traits.hpp>
+#include <desync/hash.hpp>
 #include <desync/lazy.hpp>
 #include <desync/options.hpp>
 #include <desync/version.hpp>
@@ -71,6 +72,27 @@ inline void set_base_version(fn_core& c, const version& old) {
     std::lock_guard lock(c.numbers_mutex);
     c.major_version = now.major_version;
     c.minor_version = now.minor_version;
+}
+
+template <class P>
+inline constexpr bool memo_param_ok = is_lazy_v<P> || hashable<std::remove_cvref_t<P>>;
+
+template <class Params>
+struct memo_params_ok : std::true_type {};  // a generic callable: checked per call instead
+template <class... P>
+struct memo_params_ok<param_list<P...>> : std::bool_constant<(memo_param_ok<P> && ...)> {};
+
+/// A function that may be memoized (a stateless callable with its source, not uncached) must
+/// take hashable parameters: say so where it is defined, not deep inside a call.
+template <class F, class... Opts>
+constexpr void check_memo_params() {
+    constexpr bool opted_out = (std::is_same_v<std::remove_cvref_t<Opts>, uncached_t> || ...);
+    if constexpr (!opted_out && std::is_empty_v<F>) {
+        static_assert(memo_params_ok<params_of_t<F>>::value,
+                      "desync: a memoized function's parameters must be hashable: give the "
+                      "type hash_append() or desync_fields() (found by ADL), make it an "
+                      "aggregate, or mark the function desync::uncached");
+    }
 }
 
 template <class F, class... Opts>
@@ -136,6 +158,7 @@ auto desync(F&& f, Opts&&... opts) {
                   "desync::desync: this is already a desync function");
     if constexpr (detail::is_with_source<raw>::value) {
         using callable = decltype(f.callable);
+        detail::check_memo_params<callable, Opts...>();
         auto* c = new detail::core_of<callable>(std::forward<F>(f).callable);
         detail::setup_core<callable>(*c, f.source, false, std::forward<Opts>(opts)...);
         return fn<callable>(detail::core_ref(c));
@@ -181,6 +204,11 @@ struct declared_invoker<R(Args...)> {
 template <class Sig, class F, class... Opts>
 typed_core<Sig>& make_declared_core(const captured_source& src, F&& f, Opts&&... opts) {
     using callable = std::decay_t<F>;
+    static_assert(memo_params_ok<params_of_t<Sig>>::value ||
+                      (std::is_same_v<std::remove_cvref_t<Opts>, uncached_t> || ...),
+                  "desync: a memoized function's parameters must be hashable: give the type "
+                  "hash_append() or desync_fields() (found by ADL), make it an aggregate, or "
+                  "mark the function desync::uncached");
     auto* c = new declared_core<Sig, callable>(std::forward<F>(f));
     setup_core<callable>(*c, src, true, std::forward<Opts>(opts)...);
     return *c;
@@ -189,6 +217,7 @@ typed_core<Sig>& make_declared_core(const captured_source& src, F&& f, Opts&&...
 template <class F, class... Opts>
 auto make_named_fn(const captured_source& src, F&& f, Opts&&... opts) {
     using callable = std::decay_t<F>;
+    check_memo_params<callable, Opts...>();
     auto* c = new core_of<callable>(std::forward<F>(f));
     setup_core<callable>(*c, src, true, std::forward<Opts>(opts)...);
     return fn<callable>(core_ref(c));

@@ -4,6 +4,7 @@
 /// `DESYNC_DEFINE`: where calls run and whether they may be memoized.
 
 #include <desync/detail/fn_core.hpp>
+#include <desync/hash.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
 
@@ -55,8 +56,54 @@ auto on(Context& context) {
 /// Run calls on a desync::pool (which must outlive the function's calls).
 inline on_t<pool*> on(pool& p) { return {&p}; }
 
+/// What a body depends on that its text cannot show, for its version: desync functions it
+/// reaches indirectly, and values it reads from outside (a global constant), hashed like
+/// arguments when the version is resolved (at first use, after static initialization).
+/// An lvalue is read at resolution; a temporary is copied.
+struct uses_t {
+    std::vector<detail::use_entry> entries;
+};
+
 namespace detail {
 
+template <class T>
+use_entry make_use(T&& item) {
+    using value_t = std::remove_cvref_t<T>;
+    if constexpr (requires { item.core(); requires std::is_base_of_v<fn_core, std::remove_cvref_t<decltype(item.core())>>; }) {
+        fn_core& c = item.core();
+        c.retain();  // a desync::desync(...) function's core stays alive while the user does
+        return use_entry{&c, {}, std::shared_ptr<const void>(&c, [](const void* p) {
+                             static_cast<fn_core*>(const_cast<void*>(p))->release();
+                         })};
+    } else {
+        static_assert(hashable<value_t>,
+                      "desync::uses: a value it names must be hashable (see desync::hashable)");
+        std::shared_ptr<const value_t> held;
+        if constexpr (std::is_lvalue_reference_v<T>)
+            held = std::shared_ptr<const value_t>(std::shared_ptr<const value_t>{}, &item);
+        else
+            held = std::make_shared<const value_t>(std::forward<T>(item));
+        auto hash = [held] {
+            hash128 h = hash_value(type_id<value_t>(), *held);
+            return h.low ^ (h.high * 0x9E3779B97F4A7C15ull);
+        };
+        return use_entry{nullptr, std::move(hash), held};
+    }
+}
+
+}  // namespace detail
+
+/// Names what a body depends on beyond its text: `desync::uses(other_fn, kThreshold)`.
+template <class... T>
+uses_t uses(T&&... items) {
+    return uses_t{{detail::make_use(std::forward<T>(items))...}};
+}
+
+namespace detail {
+
+inline void apply_option(fn_core& c, uses_t u) {
+    for (auto& e : u.entries) c.uses.push_back(std::move(e));
+}
 inline void apply_option(fn_core& c, blocking_t) { c.blocking = true; }
 inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }

@@ -6,13 +6,16 @@
 #include <desync/detail/fn_core.hpp>
 #include <desync/detail/memo_hooks.hpp>
 #include <desync/detail/run.hpp>
+#include <desync/detail/trace_hooks.hpp>
 #include <desync/detail/traits.hpp>
 #include <desync/error.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
+#include <desync/xxhash.hpp>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -78,11 +81,23 @@ public:
     fn_core& callee() const noexcept { return *callee_.get(); }
     const std::tuple<S...>& args() const noexcept { return args_.get(); }
 
+    /// Per-call state of the memo hooks (memo_hooks.hpp): the key once computed, and when the
+    /// body started (for the time a later hit saves).
+    struct memo_state {
+        hash128 key{};
+        bool keyed = false;
+        std::chrono::steady_clock::time_point started{};
+    } memo;
+
     /// Starts the call: straight onto its executor, or once its inputs are ready.
     void start() {
         if (this->state(std::memory_order_relaxed) == task_state::queued) return submit();
         pending_.store(static_cast<int>(input_count + order_.size()) + 1,
                        std::memory_order_relaxed);
+        if (trace_hooks::on()) {  // before arming: an armed edge may start the call at once
+            for_each_input([&](task_base* in) { trace_hooks::input(*in, *this); });
+            for (auto& t : order_.tasks) trace_hooks::input(*t, *this);
+        }
         order_edges_ = std::vector<edge>(order_.size());
         std::size_t i = 0;
         for_each_input([&](task_base* in) { watch(in, input_edges_[i++]); });
@@ -93,6 +108,9 @@ public:
     void execute() noexcept override {
         scope sc;
         tl_frame.sc = &sc;
+        const bool tracing = trace_hooks::on();
+        if (tracing) trace_hooks::begin(*this);
+        memo_hooks::on_start(*this);
         std::vector<std::exception_ptr> errors;
         try {
             run_body();
@@ -100,12 +118,14 @@ public:
             errors.push_back(std::current_exception());
         }
         tl_frame.sc = nullptr;
+        if (tracing) trace_hooks::joining(*this);
         auto unread = sc.join();
         errors.insert(errors.end(), unread.begin(), unread.end());
         if (!errors.empty()) this->set_error(combine_errors(std::move(errors)));
         else take_flattened();
         if (!res_.empty()) res_.budget->release(res_);  // even when the body threw
         if (!this->failed()) memo_hooks::on_success(*this);
+        if (tracing) trace_hooks::end(*this);
     }
 
     task_base* unfinished_input() noexcept override {
@@ -151,8 +171,14 @@ private:
     // as it reads `done`, so finishing here holds a reference of its own.
     void inputs_ready() noexcept {
         task_ref<> self = task_ref<>::share(this);
-        if (auto e = first_input_error()) return fail(std::move(e));
-        if ((input_count || !order_.empty()) && memo_hooks::try_finish_early(*this)) return;
+        if (auto e = first_input_error()) {
+            if (trace_hooks::on()) trace_hooks::finished_early(*this, false);
+            return fail(std::move(e));
+        }
+        if ((input_count || !order_.empty()) && memo_hooks::try_finish_early(*this)) {
+            if (trace_hooks::on()) trace_hooks::finished_early(*this, true);
+            return;
+        }
         if (!res_.empty()) {
             try {
                 if (!res_.budget->acquire_or_queue(res_, this)) return;  // granted() later
@@ -277,6 +303,7 @@ auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call
     t->set_root(root ? &core : tl_frame.root, root);
     t->set_executor(&exec);
     if (!root) tl_frame.sc->adopt(t.get());
+    if (trace_hooks::on()) trace_hooks::spawned(*t, core, tl_frame.task);
     auto result = access::make<value_t>(task_ref<result_task<value_t>>(t.detach()));
     static_cast<task_t*>(access::task(result).get())->start();
     return result;

@@ -30,6 +30,16 @@ struct captured_source {
 struct use_entry {
     fn_core* fn = nullptr;
     std::function<std::uint64_t()> value_hash;  // set for values
+    std::shared_ptr<const void> keep_alive;     // the value's copy, or a dynamic function's core
+};
+
+/// What happened to a function's calls, counted while counting is on (see trace.hpp).
+struct fn_counters {
+    std::atomic<std::uint64_t> calls{0};     // calls made (hits included)
+    std::atomic<std::uint64_t> hits{0};      // skipped: the memo table held the result
+    std::atomic<std::uint64_t> misses{0};    // memoizable calls that ran
+    std::atomic<std::uint64_t> failed{0};    // calls that finished with an error
+    std::atomic<std::uint64_t> saved_ns{0};  // recorded run time of the calls hits skipped
 };
 
 struct fn_core {
@@ -53,6 +63,7 @@ struct fn_core {
     std::shared_ptr<executor_slot> own_exec;
     std::vector<use_entry> uses;
     std::optional<needs> default_needs;  // units every call holds while it runs
+    fn_counters counters;
 
     // --- version: hashes resolved once, at first use (registry.hpp); numbers set by set_version
     std::atomic<bool> resolved{false};

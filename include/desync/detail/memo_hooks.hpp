@@ -20,6 +20,9 @@ struct memo_hooks {
     static bool try_finish_early(Task&) noexcept {
         return false;
     }
+    /// Called when a call's body is about to run (a miss of a memoizable call, or any call).
+    template <class Task>
+    static void on_start(Task&) noexcept {}
     /// Called after a call's body and join succeeded.
     template <class Task>
     static void on_success(Task&) noexcept {}

@@ -164,6 +164,10 @@ public:
     /// Moves a pending task to queued (its inputs are ready); false if it was not pending.
     bool make_queued() noexcept { return transition(task_state::pending, task_state::queued); }
 
+    /// Identity of this call in a trace (0 when tracing was off when it was made).
+    std::uint64_t trace_id() const noexcept { return trace_id_; }
+    void set_trace_id(std::uint64_t id) noexcept { trace_id_ = id; }
+
     void set_root(fn_core* root, bool is_root) noexcept {
         root_ = root;
         is_root_ = is_root;
@@ -216,6 +220,7 @@ private:
     std::atomic<bool> observed_{false};
     std::atomic<std::int32_t> handles_{0};
     bool is_root_ = false;
+    std::uint64_t trace_id_ = 0;
     executor_slot* exec_ = nullptr;
     fn_core* root_ = nullptr;
     std::exception_ptr error_;
