@@ -41,6 +41,10 @@ public:
     /// Waits until every queued call has run, then joins the threads.
     ~pool() {
         drain();
+        // A thread outside the pool may still be inside submit() for a call that has already
+        // run (and whose result let the owner destroy the pool): wait for it to leave.
+        while (outside_submits_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+        drain();
         threads_.join();
     }
 
@@ -58,9 +62,15 @@ public:
     }
 
     void submit(detail::task_base* t) override {
-        if (detail::tl_frame.pool == this) detail::tl_frame.deque->push(t);
-        else injected_.push(t);
+        if (detail::tl_frame.pool == this) {
+            detail::tl_frame.deque->push(t);
+            wake();
+            return;
+        }
+        outside_submits_.fetch_add(1, std::memory_order_acq_rel);
+        injected_.push(t);
         wake();
+        outside_submits_.fetch_sub(1, std::memory_order_acq_rel);
     }
 
     bool claimable_here() const noexcept override { return detail::tl_frame.pool == this; }
@@ -137,6 +147,7 @@ private:
     detail::work_deque injected_;  // calls submitted from threads outside this pool
     alignas(64) std::atomic<std::size_t> runners_{0};
     std::atomic<std::size_t> next_worker_{0};
+    std::atomic<std::size_t> outside_submits_{0};
     boost::asio::thread_pool threads_;  // last: its threads stop before the queues go
 };
 
@@ -149,10 +160,11 @@ class asio_slot final : public executor_slot {
 public:
     explicit asio_slot(Executor ex) : ex_(std::move(ex)) {}
 
+    // The handler owns its reference: an executor that is stopped or destroyed with the
+    // handler still queued (often a no-op by then: a waiter claimed the call) releases it.
     void submit(task_base* t) override {
-        boost::asio::post(ex_, [t] {
-            if (t->try_claim()) run_claimed(t);
-            t->release();
+        boost::asio::post(ex_, [ref = task_ref<>(t)] {
+            if (ref->try_claim()) run_claimed(ref.get());
         });
     }
 
