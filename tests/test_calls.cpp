@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <stdexcept>
@@ -92,6 +93,18 @@ TEST_CASE("lazy copies share one result", "[lazy]") {
     REQUIRE_THROWS_AS(empty.get(), desync::error);
 }
 
+const std::string& longest(const std::vector<std::string>& words) {
+    return *std::max_element(words.begin(), words.end(),
+                             [](const auto& a, const auto& b) { return a.size() < b.size(); });
+}
+
+TEST_CASE("a callable that returns a reference gives a lazy of a copy", "[lazy]") {
+    auto f = desync::desync(&longest);
+    auto l = f(std::vector<std::string>{"a", "abc", "ab"});
+    static_assert(std::is_same_v<decltype(l), desync::lazy<std::string>>);
+    REQUIRE(l.get() == "abc");
+}
+
 struct point {
     int x, y;
 };
@@ -152,6 +165,18 @@ TEST_CASE("a root call's unread error is thrown when its lazy is dropped", "[err
         FAIL("reported twice");
     }
     REQUIRE(caught == 1);
+}
+
+TEST_CASE("a root call's error met during stack unwinding is reported, not terminate()",
+          "[errors]") {
+    int caught = 0;
+    try {
+        auto unread = fail(10);
+        throw std::logic_error("another error");  // unwinding destroys `unread`
+    } catch (const std::logic_error&) {
+        ++caught;
+    }
+    REQUIRE(caught == 1);  // still running: the root error went to stderr instead
 }
 
 DESYNC_FN(use_failed_input, [] { return inc(fail(7)); });

@@ -131,8 +131,10 @@ using passed_t = typename passed<S>::type;
 
 template <class Invoker, class... S>
 using call_result_t = std::invoke_result_t<Invoker&, passed_t<S>...>;
+/// What a call's lazy holds: the body's result by value (a returned reference is copied, a
+/// returned lazy is flattened).
 template <class Invoker, class... S>
-using call_value_t = unwrap_lazy_t<call_result_t<Invoker, S...>>;
+using call_value_t = std::remove_cvref_t<unwrap_lazy_t<call_result_t<Invoker, S...>>>;
 
 /// Internal access to a lazy's task (lazy befriends it).
 struct access {
