@@ -11,6 +11,7 @@
 #include <desync/detail/traits.hpp>
 #include <desync/hash.hpp>
 #include <desync/lazy.hpp>
+#include <desync/memo.hpp>
 #include <desync/options.hpp>
 #include <desync/version.hpp>
 
@@ -136,6 +137,21 @@ public:
     /// The name given to DESYNC_FN / DESYNC_DEFINE ("" for desync::desync(...) objects).
     std::string_view name() const noexcept { return core_->name; }
 
+    /// What the call trees rooted at this function recorded so far, hits included (a snapshot).
+    cache get_cache() const { return detail::get_cache(*core_.get()); }
+    /// Installs `c` in place of the installed cache: calls in this function's trees whose
+    /// results it holds return them without running. Safe while calls run.
+    void set_cache(const cache& c) const { detail::set_cache(*core_.get(), c); }
+    /// Forgets what this function's trees recorded and what was installed: the next run
+    /// records afresh and runs every call.
+    void clear_cache() const { detail::clear_cache(*core_.get()); }
+    /// Bounds this function's memo table (0: no bound); what no longer fits is evicted.
+    void set_cache_limit(const cache_limit& limit) const {
+        detail::set_cache_limit(*core_.get(), limit);
+    }
+    /// What happened to this function's calls while counting was on (see desync/trace.hpp).
+    desync::call_counters counters() const noexcept { return detail::read_counters(core_->counters); }
+
     explicit fn(detail::core_ref core) noexcept : core_(std::move(core)) {}
     /// Internal: the shared state.
     detail::fn_core& core() const noexcept { return *core_.get(); }
@@ -249,6 +265,18 @@ public:
     void set_version(const version& old) const { detail::set_base_version(Decl::core(), old); }
     /// The declared name.
     std::string_view name() const { return Decl::core().name; }
+    /// See fn::get_cache.
+    cache get_cache() const { return detail::get_cache(Decl::core()); }
+    /// See fn::set_cache.
+    void set_cache(const cache& c) const { detail::set_cache(Decl::core(), c); }
+    /// See fn::clear_cache.
+    void clear_cache() const { detail::clear_cache(Decl::core()); }
+    /// See fn::set_cache_limit.
+    void set_cache_limit(const cache_limit& limit) const {
+        detail::set_cache_limit(Decl::core(), limit);
+    }
+    /// See fn::counters.
+    desync::call_counters counters() const { return detail::read_counters(Decl::core().counters); }
     /// Internal: the shared state.
     detail::fn_core& core() const { return Decl::core(); }
 

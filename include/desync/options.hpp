@@ -11,6 +11,7 @@
 #include <boost/asio/execution/executor.hpp>
 #include <boost/asio/is_executor.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -30,6 +31,22 @@ struct uncached_t {
 };
 /// Calls have side effects: never skip one because of the memo table, never record one.
 inline constexpr uncached_t uncached{};
+
+/// As the root of a call tree, also reuse the results this run records as they arrive, and
+/// run identical calls that overlap once: the second waits for the first's result.
+struct share_results_t {
+    explicit constexpr share_results_t() = default;
+};
+/// As the root of a call tree, also reuse the results this run records as they arrive, and
+/// run identical calls that overlap once: the second waits for the first's result.
+inline constexpr share_results_t share_results{};
+
+/// Bounds a function's memo table (used by the call trees it is the root of): at most
+/// `entries` results and `bytes` bytes of results (0: no bound); least recently used go first.
+struct cache_limit {
+    std::size_t entries = 0;  ///< most results kept; 0: no bound
+    std::size_t bytes = 0;    ///< most bytes kept (encoded size, or object size); 0: no bound
+};
 
 /// Run calls on a given executor (any Asio executor, or a desync::pool).
 template <class Executor>
@@ -108,6 +125,11 @@ inline void apply_option(fn_core& c, blocking_t) { c.blocking = true; }
 inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }
 inline void apply_option(fn_core& c, needs n) { c.default_needs = std::move(n); }
+inline void apply_option(fn_core& c, share_results_t) { c.share_results = true; }
+inline void apply_option(fn_core& c, cache_limit l) {
+    c.memo_max_entries = l.entries;
+    c.memo_max_bytes = l.bytes;
+}
 
 template <class Executor>
 void apply_option(fn_core& c, on_t<Executor> o) {

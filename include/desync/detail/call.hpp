@@ -145,8 +145,13 @@ private:
     };
 
     void submit() {
-        this->retain();
-        this->executor()->submit(this);
+        this->retain();  // the executor's reference
+        try {
+            this->executor()->submit(this);
+        } catch (...) {
+            this->release();
+            throw;
+        }
     }
 
     template <class Fn>
@@ -171,14 +176,9 @@ private:
     // as it reads `done`, so finishing here holds a reference of its own.
     void inputs_ready() noexcept {
         task_ref<> self = task_ref<>::share(this);
-        if (auto e = first_input_error()) {
-            if (trace_hooks::on()) trace_hooks::finished_early(*this, false);
-            return fail(std::move(e));
-        }
-        if ((input_count || !order_.empty()) && memo_hooks::try_finish_early(*this)) {
-            if (trace_hooks::on()) trace_hooks::finished_early(*this, true);
-            return;
-        }
+        if (auto e = first_input_error()) return fail(std::move(e));
+        // A hit finishes the call here (the memo hooks tell the tracer first).
+        if ((input_count || !order_.empty()) && memo_hooks::try_finish_early(*this)) return;
         if (!res_.empty()) {
             try {
                 if (!res_.budget->acquire_or_queue(res_, this)) return;  // granted() later
@@ -200,7 +200,9 @@ private:
         }
     }
 
+    // Finishes the call with an error without running it (a failed input, no room, no memory).
     void fail(std::exception_ptr e) noexcept {
+        if (trace_hooks::on()) trace_hooks::finished_early(*this, false);
         this->set_error(std::move(e));
         this->complete();
     }
@@ -283,6 +285,14 @@ S make_stored(A&& a) {
     }
 }
 
+/// An argument as the call will store it, for the memo probe: itself when the types agree,
+/// else converted (a string literal given to a std::string parameter).
+template <class S, class A>
+decltype(auto) as_stored(const A& a) {
+    if constexpr (std::is_same_v<S, std::decay_t<A>>) return (a);
+    else return S(a);
+}
+
 template <class Params, class Invoker, std::size_t... I, class... A>
 auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call_options opts,
                    A&&... a) {
@@ -291,9 +301,11 @@ auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call
     fn_core& core = *callee.get();
     const bool root = tl_frame.sc == nullptr;
     if (core.default_needs && opts.res.empty()) opts.res = resolve_needs(*core.default_needs);
-    if constexpr (task_t::input_count == 0) {
+    if constexpr (task_t::input_count == 0 &&
+                  (std::is_constructible_v<stored_t<Params, I, A>, const A&> && ...)) {
         if (!root && opts.order.empty())
-            if (auto hit = memo_hooks::probe_values<value_t>(core, tl_frame.root, a...);
+            if (auto hit = memo_hooks::probe_values<value_t, stored_t<Params, I, A>...>(
+                    core, tl_frame.root, as_stored<stored_t<Params, I, A>>(a)...);
                 hit.valid())
                 return hit;
     }
@@ -302,10 +314,21 @@ auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call
                                   make_stored<stored_t<Params, I, A>>(std::forward<A>(a))...));
     t->set_root(root ? &core : tl_frame.root, root);
     t->set_executor(&exec);
-    if (!root) tl_frame.sc->adopt(t.get());
+    if (!root) {
+        tl_frame.sc->adopt(t.get());
+        memo_hooks::on_spawned(*t);  // after adopt: a registered call is always joined
+    }
     if (trace_hooks::on()) trace_hooks::spawned(*t, core, tl_frame.task);
     auto result = access::make<value_t>(task_ref<result_task<value_t>>(t.detach()));
-    static_cast<task_t*>(access::task(result).get())->start();
+    auto* started = static_cast<task_t*>(access::task(result).get());
+    try {
+        started->start();
+    } catch (...) {  // out of memory while queueing: the caller sees it, the join must not wait
+        started->hand_on_error();
+        started->set_error(std::current_exception());
+        started->complete();
+        throw;
+    }
     return result;
 }
 

@@ -2,10 +2,12 @@
 // The run-time state every desync function shares between its copies: name and source (for its
 // version), options (where it runs, whether it may be memoized), version and memo state.
 
+#include <desync/detail/ref.hpp>
 #include <desync/detail/task.hpp>
 #include <desync/resources.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +19,7 @@
 namespace desync::detail {
 
 class executor_slot;
+class memo_table;
 
 /// The text a macro captured: the function's name (may be empty) and the stringified callable.
 struct captured_source {
@@ -73,6 +76,14 @@ struct fn_core {
     int major_version = 1;
     int minor_version = 0;
 
+    // --- memo tables (detail/memo_table.hpp, memo.hpp): what the call trees rooted at this
+    // function recorded and were given. Made at first use and then read without a lock.
+    std::size_t memo_max_entries = 0;  // desync::cache_limit; 0: no bound
+    std::size_t memo_max_bytes = 0;
+    std::atomic<memo_table*> memo_tables{nullptr};
+    std::shared_ptr<memo_table> memo_owner;  // owns *memo_tables
+    std::once_flag memo_once;
+
     /// May calls of this function be memoized? Only when everything that decides the result
     /// is visible: a body whose text is hashed, no captured state, not opted out.
     bool memoizable() const noexcept { return has_body_text && stateless && !uncached; }
@@ -92,30 +103,6 @@ private:
 };
 
 /// A counted reference to a core (no counting for immortal ones).
-class core_ref {
-public:
-    core_ref() noexcept = default;
-    explicit core_ref(fn_core* c) noexcept : c_(c) {}  // adopts
-    core_ref(const core_ref& o) noexcept : c_(o.c_) {
-        if (c_) c_->retain();
-    }
-    core_ref(core_ref&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
-    core_ref& operator=(core_ref o) noexcept {
-        std::swap(c_, o.c_);
-        return *this;
-    }
-    ~core_ref() {
-        if (c_) c_->release();
-    }
-    static core_ref share(fn_core* c) noexcept {
-        if (c) c->retain();
-        return core_ref(c);
-    }
-    fn_core* get() const noexcept { return c_; }
-    fn_core* operator->() const noexcept { return c_; }
-
-private:
-    fn_core* c_ = nullptr;
-};
+using core_ref = ref<fn_core>;
 
 }  // namespace desync::detail

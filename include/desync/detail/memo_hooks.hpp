@@ -1,31 +1,447 @@
 #pragma once
-// Where the memo table meets a call: probe before a call is queued, record after it succeeds.
-// (Filled in by the memo table; until then calls are never memoized.)
+// Where the memo table meets a call (DESIGN §4): probe on the calling thread when the arguments
+// are values, or once a call's dataflow inputs are ready; take the key and the start time
+// when a body starts; record the result when it succeeded. Calls go into the tables of their
+// tree's root function; root calls themselves are never memoized.
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <desync/detail/fn_core.hpp>
-
+#include <desync/detail/memo_key.hpp>
+#include <desync/detail/memo_table.hpp>
+#include <desync/detail/memo_value.hpp>
+#include <desync/detail/registry.hpp>
+#include <desync/detail/run.hpp>
+#include <desync/detail/task.hpp>
+#include <desync/detail/trace_hooks.hpp>
 #include <desync/detail/traits.hpp>
+#include <exception>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace desync::detail {
 
-struct memo_hooks {
-    /// Called on the calling thread when every argument is a value: a hit returns a ready
-    /// lazy, a miss an empty one.
-    template <class V, class... A>
-    static lazy<V> probe_values(fn_core&, fn_core*, const A&...) {
-        return {};
+/// The value a stored argument contributes to the key: an input's value, or itself.
+template <class S>
+struct key_of {
+    using type = S;
+};
+template <class T>
+struct key_of<input<T>> {
+    using type = T;
+};
+template <class S>
+using key_of_t = typename key_of<S>::type;
+
+template <class S>
+const key_of_t<S>& key_value(const S& s) noexcept {
+    if constexpr (is_input_v<S>)
+        return s.task->value();
+    else
+        return s;
+}
+
+template <class V, class... S>
+inline constexpr bool memo_call_v = memo_eligible_v<V, key_of_t<S>...> &&
+                                    (!std::is_void_v<key_of_t<S>> && ...);
+
+/// Gives `to` a copy of the finished `from`'s value or error. False if copying threw.
+template <class V>
+bool take_result(result_task<V>& to, result_task<V>& from) noexcept {
+    if (from.failed()) {
+        to.set_error(from.error());
+        return true;
     }
-    /// Called when a call's inputs are ready; true if it finished (a hit) without running.
-    template <class Task>
-    static bool try_finish_early(Task&) noexcept {
+    try {
+        if constexpr (std::is_void_v<V>)
+            to.emplace();
+        else
+            to.emplace(from.value());
+        return true;
+    } catch (...) {
+        to.set_error(std::current_exception());
         return false;
     }
+}
+
+/// share_results: a call that takes the result of an identical call in flight instead of
+/// running. It reports an error in its own caller's scope, as the call it shares does in its
+/// own: each of the two calls reports once.
+template <class V>
+class shared_call final : public result_task<V>, public continuation {
+  public:
+    explicit shared_call(task_ref<result_task<V>> source)
+        : result_task<V>(task_state::pending), source_(std::move(source)) {}
+
+    /// Finishes when the source does (at once if it already has).
+    void follow() noexcept {
+        this->retain();  // for the continuation
+        if (!source_->add_continuation(this)) fire();
+    }
+    void fire() noexcept override {
+        task_ref<> self(this);  // the continuation's reference
+        take_result(*this, *source_);
+        this->complete();
+    }
+    void execute() noexcept override {}
+    // A waiter helps the source along (claims it if it is queued): no thread sleeps on it.
+    task_base* unfinished_input() noexcept override {
+        return source_->done() ? nullptr : source_.get();
+    }
+
+  private:
+    task_ref<result_task<V>> source_;
+};
+
+/// Finishes a call whose inputs became ready from the identical call in flight.
+template <class V, class Task>
+class finish_from final : public continuation {
+  public:
+    finish_from(Task& t, task_ref<result_task<V>> source)
+        : task_(task_ref<Task>::share(&t)), source_(std::move(source)) {}
+    void fire() noexcept override {
+        take_result(*task_, *source_);
+        task_->complete();
+        delete this;
+    }
+
+  private:
+    task_ref<Task> task_;
+    task_ref<result_task<V>> source_;
+};
+
+/// What a hit takes out of the table, under its lock: a copy of a small trivially copyable
+/// value (so that a hit touches no reference count), or else a reference to the shared value.
+template <class V>
+class taken_value {
+  public:
+    static constexpr bool copied = std::is_trivially_copyable_v<V> && sizeof(V) <= 64;
+
+    void operator()(const value_ptr& v) {
+        if constexpr (copied)
+            held_.emplace(static_cast<const typed_value<V>&>(*v).value);
+        else
+            held_ = v;
+    }
+    /// The value taken by a hit.
+    const V& get() const noexcept {
+        if constexpr (copied)
+            return *held_;
+        else
+            return static_cast<const typed_value<V>&>(*held_).value;
+    }
+
+  private:
+    std::conditional_t<copied, std::optional<V>, value_ptr> held_;
+};
+
+template <>
+class taken_value<void> {
+  public:
+    void operator()(const value_ptr&) noexcept {}
+};
+
+/// A lazy that already holds a copy of the value a hit took.
+template <class V>
+lazy<V> ready_lazy(const taken_value<V>& v) {
+    using ready = ready_task<V>;
+    if constexpr (std::is_void_v<V>)
+        return access::make<V>(task_ref<result_task<V>>(new ready(typename ready::value_tag{})));
+    else
+        return access::make<V>(
+            task_ref<result_task<V>>(new ready(typename ready::value_tag{}, v.get())));
+}
+
+template <class V>
+value_ptr make_value(result_task<V>& t, std::uint64_t took_ns, std::vector<hash128> children) {
+    std::shared_ptr<typed_value<V>> v;
+    if constexpr (std::is_void_v<V>)
+        v = std::make_shared<typed_value<void>>(took_ns);
+    else
+        v = std::make_shared<typed_value<V>>(took_ns, size_estimate(t.value()), t.value());
+    v->children = std::move(children);
+    return v;
+}
+
+/// The memoized calls that the body of a memoizable call made (their keys), collected on the
+/// thread that runs the body: they become the children of its recorded result.
+struct memo_frame {
+    task_ref<> task;
+    std::vector<hash128> children;
+    // Calls made with dataflow inputs (on_spawned): keyed, if at all, by the time the body joins.
+    std::vector<std::pair<task_ref<>, const hash128* (*)(task_base&)>> pending;
+};
+
+/// One frame per memoizable body running on this thread: a body waiting for a call may run it
+/// here, nested. A body that failed leaves its frame; the next look drops it.
+inline std::vector<memo_frame>& memo_frames() {
+    // Frames hold tasks: the thread's task allocator must outlive them, so it is made first
+    // (thread-locals are destroyed in the reverse order of their construction).
+    thread_local std::vector<memo_frame> frames = [] {
+        task_alloc::deallocate(task_alloc::allocate(sizeof(void*)), sizeof(void*));
+        return std::vector<memo_frame>{};
+    }();
+    return frames;
+}
+
+/// The frame of the body running on this thread, if it is a memoizable call's.
+inline memo_frame* current_frame() {
+    auto& frames = memo_frames();
+    while (!frames.empty() && frames.back().task->done()) frames.pop_back();
+    if (frames.empty() || frames.back().task.get() != tl_frame.task) return nullptr;
+    return &frames.back();
+}
+
+/// Removes the frame of `t` and returns the keys of its children, each once.
+inline std::vector<hash128> take_children(const task_base& t) {
+    memo_frame* f = current_frame();
+    if (!f || f->task.get() != &t) return {};
+    std::vector<hash128> keys = std::move(f->children);
+    for (auto& [child, key_of] : f->pending)
+        if (const hash128* k = key_of(*child)) keys.push_back(*k);
+    memo_frames().pop_back();
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
+}
+
+template <class Task>
+const hash128* key_if_keyed(task_base& t) noexcept {
+    auto& call = static_cast<Task&>(t);
+    return call.memo.keyed ? &call.memo.key : nullptr;
+}
+
+/// The callee's full hash: resolved once, then read without the registry.
+inline std::uint64_t callee_hash(fn_core& f) {
+    return f.resolved.load(std::memory_order_acquire) ? f.full_hash : full_hash(f);
+}
+
+inline void count_hit(fn_core& callee, std::uint64_t saved_ns) noexcept {
+    callee.counters.hits.fetch_add(1, std::memory_order_relaxed);
+    callee.counters.saved_ns.fetch_add(saved_ns, std::memory_order_relaxed);
+}
+
+struct memo_hooks {
+    /// Called on the calling thread when every argument is a value: a hit returns a ready
+    /// lazy (or, with share_results, one that shares the identical call in flight); a miss
+    /// an empty one.
+    /// `S...` are the types the call stores its arguments as (see stored_t).
+    template <class V, class... S>
+    static lazy<V> probe_values(fn_core& callee, fn_core* root, const S&... a) {
+        if constexpr (memo_call_v<V, S...>) {
+            if (root && callee.memoizable()) return probe<V, S...>(callee, *root, a...);
+        }
+        return {};
+    }
+
+    /// Called when a call's inputs are ready; true if it finished (a hit), or will finish
+    /// with the identical call it now follows, without running.
+    template <class Task>
+    static bool try_finish_early(Task& t) noexcept {
+        return finish_early<typename Task::value_type>(t, t.args());
+    }
+
     /// Called when a call's body is about to run (a miss of a memoizable call, or any call).
     template <class Task>
-    static void on_start(Task&) noexcept {}
+    static void on_start(Task& t) noexcept {
+        start<typename Task::value_type>(t, t.args());
+    }
+
     /// Called after a call's body and join succeeded.
     template <class Task>
-    static void on_success(Task&) noexcept {}
+    static void on_success(Task& t) noexcept {
+        succeed<typename Task::value_type>(t, t.args());
+    }
+
+    /// Called on the calling thread right after a call of a body is made, before it starts.
+    /// share_results registers a call in flight as soon as it exists, so identical calls made
+    /// before it starts share it; a call with dataflow inputs is noted as a child of the
+    /// memoizable body making it (its key is known once its inputs are).
+    template <class Task>
+    static void on_spawned(Task& t) noexcept {
+        spawned<typename Task::value_type>(t, t.args());
+    }
+
+  private:
+    template <class V, class... K>
+    static lazy<V> probe(fn_core& callee, fn_core& root, const K&... a) {
+        memo_table* table = root.memo_tables.load(std::memory_order_acquire);
+        bool const share = root.share_results;
+        bool const look = table && (share || !table->nothing_installed());
+        try {
+            memo_frame* parent = current_frame();
+            if (!look && !parent) return {};
+            hash128 const key = memo_key<V, K...>(callee_hash(callee), a...);
+            if (parent) parent->children.push_back(key);
+            if (!look) return {};
+            taken_value<V> taken;
+            memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>);
+            if (f.hit) return served<V>(callee, key, taken, f.saved_ns);
+            if (f.running) return shared<V>(callee, key, std::move(f.running));
+        } catch (...) {  // a user's hash_append or a decoding threw: the call runs instead
+        }
+        return {};
+    }
+
+    template <class V>
+    static lazy<V> served(fn_core& callee, const hash128& key, const taken_value<V>& v,
+                          std::uint64_t saved_ns) {
+        lazy<V> l = ready_lazy<V>(v);
+        if (trace_hooks::on()) traced_hit(callee, key, saved_ns, *access::task(l));
+        return l;
+    }
+
+    static void traced_hit(fn_core& callee, const hash128& key, std::uint64_t saved_ns,
+                           task_base& stand_in) noexcept {
+        count_hit(callee, saved_ns);
+        stand_in.set_trace_id(trace_hooks::hit(callee, tl_frame.task, key, saved_ns));
+    }
+
+    // The second of two identical calls: a lazy of the first's result, joined in this scope.
+    template <class V>
+    static lazy<V> shared(fn_core& callee, const hash128& key, task_ref<> running) {
+        auto* p = new shared_call<V>(
+            task_ref<result_task<V>>(static_cast<result_task<V>*>(running.detach())));
+        lazy<V> l = access::make<V>(task_ref<result_task<V>>(p));
+        p->follow();
+        tl_frame.sc->adopt(p);
+        if (trace_hooks::on()) traced_hit(callee, key, 0, *p);
+        return l;
+    }
+
+    // Sets t.memo.key if `t` is a memoizable call (false if not, or if hashing threw).
+    template <class V, class Task, class... S>
+    static bool keyed(Task& t, const std::tuple<S...>& args) noexcept {
+        if (t.memo.keyed) return true;
+        if (t.is_root() || !t.root() || !t.callee().memoizable()) return false;
+        try {
+            std::uint64_t const callee = callee_hash(t.callee());
+            t.memo.key = std::apply(
+                [&](const S&... s) { return memo_key<V, key_of_t<S>...>(callee, key_value(s)...); },
+                args);
+            t.memo.keyed = true;
+        } catch (...) {
+        }
+        return t.memo.keyed;
+    }
+
+    template <class V, class Task, class... S>
+    static bool finish_early(Task& t, const std::tuple<S...>& args) noexcept {
+        if constexpr (memo_call_v<V, S...>) {
+            if (!keyed<V>(t, args)) return false;
+            fn_core& root = *t.root();
+            try {
+                memo_table* table = root.share_results
+                                        ? &tables_of(root)
+                                        : root.memo_tables.load(std::memory_order_acquire);
+                if (!table || (!root.share_results && table->nothing_installed())) return false;
+                taken_value<V> taken;
+                memo_found f = table->find(t.memo.key, &type_tag<V>, root.share_results, taken,
+                                           decode_record<V>);
+                if (f.hit) return finish_with<V>(t, taken, f.saved_ns);
+                // Follow only a call that is running: one still queued might wait for a thread
+                // that is blocked on this call, which cannot help it along.
+                if (f.running && f.running->state() == task_state::running)
+                    return follow<V>(t, std::move(f.running));
+                if (root.share_results) table->start_running(t.memo.key, &t, &type_tag<V>);
+            } catch (...) {
+            }
+        }
+        return false;
+    }
+
+    template <class V, class Task>
+    static bool finish_with(Task& t, const taken_value<V>& v, std::uint64_t saved_ns) noexcept {
+        try {
+            if constexpr (std::is_void_v<V>)
+                t.emplace();
+            else
+                t.emplace(v.get());
+        } catch (...) {
+            return false;  // the value could not be copied: run the call instead
+        }
+        if (trace_hooks::on()) {  // before complete(): a reader may stop the trace at once
+            count_hit(t.callee(), saved_ns);
+            trace_hooks::finished_early(t, true);
+        }
+        t.complete();
+        return true;
+    }
+
+    template <class V, class Task>
+    static bool follow(Task& t, task_ref<> running) {
+        task_ref<result_task<V>> source(static_cast<result_task<V>*>(running.detach()));
+        auto* node = new finish_from<V, Task>(t, source);
+        if (trace_hooks::on()) {
+            count_hit(t.callee(), 0);
+            trace_hooks::finished_early(t, true);
+        }
+        if (!source->add_continuation(node)) node->fire();
+        return true;
+    }
+
+    template <class V, class Task, class... S>
+    static void start(Task& t, const std::tuple<S...>& args) noexcept {
+        if constexpr (memo_call_v<V, S...>) {
+            if (!keyed<V>(t, args)) return;
+            t.memo.started = std::chrono::steady_clock::now();
+            if (trace_hooks::on())
+                t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
+            if (t.root()->share_results) on_start_running(t, args);
+            try {
+                memo_frames().push_back({task_ref<>::share(&t), {}, {}});
+            } catch (...) {  // out of memory: its result records no children
+            }
+        }
+    }
+
+    template <class V, class Task, class... S>
+    static void spawned(Task& t, const std::tuple<S...>& args) noexcept {
+        if constexpr (memo_call_v<V, S...>) {
+            if (!t.root() || !t.callee().memoizable()) return;
+            if constexpr (Task::input_count > 0) {
+                try {  // its key is known once its inputs are: look at the join
+                    if (memo_frame* f = current_frame())
+                        f->pending.emplace_back(task_ref<>::share(&t), &key_if_keyed<Task>);
+                } catch (...) {
+                }
+            }
+            if (t.root()->share_results) on_start_running(t, args);
+        }
+    }
+
+    template <class Task, class... S>
+    static void on_start_running(Task& t, const std::tuple<S...>& args) noexcept {
+        using V = typename Task::value_type;
+        if constexpr (memo_call_v<V, S...>) {
+            if (!keyed<V>(t, args)) return;
+            try {
+                tables_of(*t.root()).start_running(t.memo.key, &t, &type_tag<V>);
+            } catch (...) {  // out of memory: identical calls run on their own
+            }
+        }
+    }
+
+    template <class V, class Task, class... S>
+    static void succeed(Task& t, const std::tuple<S...>&) noexcept {
+        if constexpr (memo_call_v<V, S...>) {
+            if (!t.memo.keyed) return;
+            auto const took = std::chrono::steady_clock::now() - t.memo.started;
+            try {
+                std::vector<hash128> children = take_children(t);
+                auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+                auto const took_ns = static_cast<std::uint64_t>(ns.count());
+                tables_of(*t.root()).record(t.memo.key,
+                                            make_value<V>(t, took_ns, std::move(children)));
+            } catch (...) {  // out of memory, or a copy that threw: the result is not recorded
+            }
+        }
+    }
 };
 
 }  // namespace desync::detail

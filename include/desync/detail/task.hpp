@@ -1,6 +1,7 @@
 #pragma once
 // The shared state of one call: its state machine, reference count, continuations and result.
 
+#include <desync/detail/ref.hpp>
 #include <desync/detail/task_alloc.hpp>
 #include <desync/error.hpp>
 
@@ -176,7 +177,9 @@ public:
     void set_executor(executor_slot* e) noexcept { exec_ = e; }
 
 protected:
-    explicit task_base(task_state s) noexcept : state_(static_cast<std::uint32_t>(s)) {}
+    explicit task_base(task_state s) noexcept
+        : state_(static_cast<std::uint32_t>(s)),
+          conts_(s == task_state::done ? closed() : nullptr) {}  // born done: nothing will fire
     virtual ~task_base() = default;
 
 private:
@@ -226,40 +229,9 @@ private:
     std::exception_ptr error_;
 };
 
-/// An owning pointer to a task (intrusive reference count).
+/// An owning pointer to a task.
 template <class T = task_base>
-class task_ref {
-public:
-    task_ref() noexcept = default;
-    /// Adopts one reference.
-    explicit task_ref(T* p) noexcept : p_(p) {}
-    task_ref(const task_ref& o) noexcept : p_(o.p_) {
-        if (p_) p_->retain();
-    }
-    task_ref(task_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-    template <class U>
-        requires std::is_convertible_v<U*, T*>
-    task_ref(task_ref<U> o) noexcept : p_(o.detach()) {}
-    task_ref& operator=(task_ref o) noexcept {
-        std::swap(p_, o.p_);
-        return *this;
-    }
-    ~task_ref() {
-        if (p_) p_->release();
-    }
-    static task_ref share(T* p) noexcept {
-        if (p) p->retain();
-        return task_ref(p);
-    }
-    T* get() const noexcept { return p_; }
-    T* operator->() const noexcept { return p_; }
-    T& operator*() const noexcept { return *p_; }
-    explicit operator bool() const noexcept { return p_ != nullptr; }
-    T* detach() noexcept { return std::exchange(p_, nullptr); }
-
-private:
-    T* p_ = nullptr;
-};
+using task_ref = ref<T>;
 
 /// Holds a user object inside a task. Its destructor is noexcept whatever T's is: a lazy (whose
 /// destructor may rethrow a root call's error) can sit in arguments or captures without making

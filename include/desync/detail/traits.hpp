@@ -111,11 +111,39 @@ constexpr bool param_takes_lazy() {
     }
 }
 
-/// How argument I is kept in the call: a lazy becomes a dataflow input unless the
-/// parameter itself is a lazy; everything else is decay-copied, as std::thread does.
+template <class Params, std::size_t I>
+struct param_at {
+    using type = void;  // unknown: a generic callable, or past the end
+};
+template <class... P, std::size_t I>
+    requires(I < sizeof...(P))
+struct param_at<param_list<P...>, I> {
+    using type = std::tuple_element_t<I, std::tuple<P...>>;
+};
+
+/// The parameter's own type when an argument should be kept as that: the parameter is known,
+/// takes a value (or a const reference to one) of a concrete type, and the argument converts.
 template <class Params, std::size_t I, class A>
-using stored_t = std::conditional_t<is_lazy_v<A> && !param_takes_lazy<Params, I>(),
-                                    input<unwrap_lazy_t<A>>, std::decay_t<A>>;
+constexpr bool keep_as_param() {
+    using P = typename param_at<Params, I>::type;
+    if constexpr (std::is_void_v<P> || is_lazy_v<A>) {
+        return false;
+    } else {
+        using V = std::remove_cvref_t<P>;
+        return !is_lazy_v<V> && std::is_object_v<V> && !std::is_abstract_v<V> &&
+               !std::is_array_v<V> && std::is_constructible_v<V, A&&>;
+    }
+}
+
+/// How argument I is kept in the call: a lazy becomes a dataflow input unless the parameter
+/// itself is a lazy; a value is kept as the parameter's type when known (so "abc" given to a
+/// std::string parameter is a std::string, and the memo key hashes what the body receives),
+/// else decay-copied, as std::thread does.
+template <class Params, std::size_t I, class A>
+using stored_t = std::conditional_t<
+    is_lazy_v<A> && !param_takes_lazy<Params, I>(), input<unwrap_lazy_t<A>>,
+    std::conditional_t<keep_as_param<Params, I, A>(),
+                       std::remove_cvref_t<typename param_at<Params, I>::type>, std::decay_t<A>>>;
 
 template <class S>
 struct passed {

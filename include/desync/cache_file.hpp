@@ -1,0 +1,133 @@
+#pragma once
+/// \file
+/// Cache files: `desync::cache::save` and `desync::cache::load` (POSIX only).
+///
+/// Layout (format version 1). The header, little-endian:
+///   magic "\x89DESYNC\n" (8) | format version u32 | header size u32 | salt hash u64 |
+///   fingerprint length u16 | fingerprint text | XXH3-64 of the header's preceding bytes u64.
+/// The fingerprint names the compiler and its version, the standard library and its ABI, the
+/// architecture, the byte order and the sizes of pointers, long, wchar_t and long double's
+/// mantissa: what decides type names (part of every key) and the codec's layouts. A file with
+/// another magic, format version, fingerprint or salt, or a damaged header, is refused with a
+/// desync::cache_error that says which, and what build wrote it.
+/// Then records, each in the writing build's byte order:
+///   marker u32 (0xF1C69BE3) | value length u64 | key 16 | result type u64 |
+///   duration of the original call in ns u64 | child count u64 | child keys (16 each) |
+///   value (codec.hpp) | XXH3-64 of the record u64.
+/// The children are the memoized calls the original call's body made: a hit on a record
+/// records them too, so that a cache saved after a run of hits still holds what they used.
+/// A record whose marker, length or checksum is wrong is dropped and counted; the loader then
+/// looks for the next marker and goes on. The loader allocates the file's size once, and a
+/// list of the records it found: no length field decides an allocation. Values are decoded at
+/// the first probe that asks for them, as the type it expects: one that does not decode exactly
+/// is a miss.
+///
+/// Saving writes a unique temporary file next to the target (mkstemp), fsyncs it, renames it
+/// over the target and fsyncs the directory: readers and a crash see the old file or the new
+/// one, and of two processes saving at once, one's whole file remains.
+
+#include <cstddef>
+#include <desync/detail/cache_format.hpp>
+#include <desync/detail/cache_io.hpp>
+#include <desync/detail/memo_value.hpp>
+#include <desync/error.hpp>
+#include <desync/memo.hpp>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace desync {
+
+namespace detail {
+
+/// Finds the whole records after the header; a damaged stretch counts once.
+inline void scan_records(const std::shared_ptr<const file_bytes>& file, std::size_t from,
+                         cache_data& d) {
+    const std::byte* p = file->data.get() + from;
+    const std::byte* const end = file->data.get() + file->size;
+    d.read.reserve(static_cast<std::size_t>(end - p) / cache_format::record_overhead);
+    bool damaged = false;
+    while (p < end) {
+        if (std::size_t n = cache_format::check_record(p, static_cast<std::size_t>(end - p))) {
+            d.read.emplace_back(file, p);  // shares the file
+            p += n;
+            damaged = false;
+            continue;
+        }
+        if (!damaged) ++d.dropped;
+        damaged = true;
+        p = cache_format::find_marker(p + 1, end);
+    }
+}
+
+/// Asks for a result's cache lines ahead of their use: results live apart from each other,
+/// and a save reads millions of them in turn.
+inline void prefetch(const memo_value* v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(v);
+    __builtin_prefetch(reinterpret_cast<const char*>(v) + sizeof(memo_value));  // the value
+#else
+    (void)v;
+#endif
+}
+
+/// Appends one result's record; false (nothing appended) if its value cannot be encoded.
+inline bool put_record(std::string& out, const made_entry& e) {
+    const memo_value& v = *e.value;
+    std::size_t const start =
+        cache_format::begin_record(out, e.key, v.type, v.duration_ns, v.children);
+    if (!v.encode(out)) {
+        out.resize(start);
+        return false;
+    }
+    cache_format::finish_record(out, start);
+    return true;
+}
+
+}  // namespace detail
+
+inline save_report cache::save(const std::filesystem::path& file, std::string_view salt) const {
+    constexpr std::size_t chunk = std::size_t{1} << 20;
+    detail::atomic_file out(file);
+    std::string buf = detail::cache_format::make_header(salt);
+    buf.reserve(chunk + 4096);
+    auto flush = [&](std::size_t at_least) {
+        if (buf.size() < at_least) return;
+        out.write(buf.data(), buf.size());
+        buf.clear();
+    };
+    save_report report;
+    if (data_) {
+        const auto& made = data_->made;
+        for (std::size_t i = 0; i < made.size(); ++i) {
+            if (i + 16 < made.size()) detail::prefetch(made[i + 16].value.get());
+            ++(detail::put_record(buf, made[i]) ? report.written : report.skipped);
+            flush(chunk);
+        }
+        for (const detail::record_ptr& r : data_->read) {
+            std::size_t const size = detail::cache_format::record_view{r.get()}.size();
+            buf.append(reinterpret_cast<const char*>(r.get()), size);  // checked when loaded
+            ++report.written;
+            flush(chunk);
+        }
+    }
+    flush(0);
+    out.commit();
+    return report;
+}
+
+inline cache cache::load(const std::filesystem::path& file, std::string_view salt) {
+    std::shared_ptr<const detail::file_bytes> bytes =
+        std::make_shared<detail::file_bytes>(detail::read_file(file));
+    auto const header = detail::cache_format::read_header({bytes->data.get(), bytes->size}, salt);
+    if (header.size == 0)
+        throw cache_error("desync: cannot use cache file '" + file.string() +
+                          "': " + header.problem);
+    auto d = std::make_shared<detail::cache_data>();
+    detail::scan_records(bytes, header.size, *d);
+    return cache(std::move(d));
+}
+
+}  // namespace desync

@@ -1,0 +1,133 @@
+#pragma once
+// Files for caches, POSIX only: reading a whole file, and replacing one atomically (a unique
+// temporary file in the same directory, written, fsync'ed, renamed over the target, and the
+// directory fsync'ed), so that a crash or a concurrent save leaves an old or a new whole file.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <desync/detail/memo_value.hpp>
+#include <desync/error.hpp>
+#include <filesystem>
+#include <memory>
+#include <new>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace desync::detail {
+
+inline std::string describe_errno(int e) { return std::generic_category().message(e); }
+
+/// Closes a file descriptor on scope exit.
+class fd_guard {
+  public:
+    explicit fd_guard(int fd) noexcept : fd_(fd) {}
+    fd_guard(const fd_guard&) = delete;
+    fd_guard& operator=(const fd_guard&) = delete;
+    ~fd_guard() { close(); }
+    int get() const noexcept { return fd_; }
+    int close() noexcept {
+        int const r = fd_ >= 0 ? ::close(fd_) : 0;
+        fd_ = -1;
+        return r;
+    }
+
+  private:
+    int fd_;
+};
+
+/// The bytes of `file`, exactly as many as it holds: nothing in it decides an allocation.
+inline file_bytes read_file(const std::filesystem::path& file) {
+    auto fail = [&](const std::string& why) {
+        return cache_error("desync: cannot read cache file '" + file.string() + "': " + why);
+    };
+    fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw fail(describe_errno(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw fail(describe_errno(errno));
+    if (!S_ISREG(st.st_mode)) throw fail("not a regular file");
+    auto const size = static_cast<std::size_t>(st.st_size);
+    file_bytes out;
+    try {
+        out.data = std::make_unique_for_overwrite<std::byte[]>(size);
+    } catch (const std::bad_alloc&) {
+        throw fail("too large for memory (" + std::to_string(size) + " bytes)");
+    }
+    while (out.size < size) {
+        ssize_t const n = ::read(fd.get(), out.data.get() + out.size, size - out.size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw fail(describe_errno(errno));
+        if (n == 0) break;  // it shrank meanwhile: what was read is what there is
+        out.size += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+
+/// A new version of a file, invisible until commit(); dropped if never committed.
+class atomic_file {
+  public:
+    explicit atomic_file(std::filesystem::path target) : target_(std::move(target)) {
+        std::filesystem::path dir = target_.parent_path();
+        if (dir.empty()) dir = ".";
+        std::string name = (dir / ("." + target_.filename().string() + ".tmp-XXXXXX")).string();
+        std::vector<char> buf(name.begin(), name.end());
+        buf.push_back('\0');
+        fd_ = ::mkstemp(buf.data());
+        if (fd_ < 0) throw fail("cannot create a temporary file in '" + dir.string() + "'");
+        temp_ = buf.data();
+        ::fcntl(fd_, F_SETFD, FD_CLOEXEC);
+        struct stat st {
+        };  // a new file is 0644 (mkstemp makes 0600); a replaced one keeps its mode
+        ::fchmod(fd_, ::stat(target_.c_str(), &st) == 0 ? st.st_mode & 07777 : 0644);
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(temp_.c_str());
+    }
+
+    void write(const char* p, std::size_t n) {
+        while (n > 0) {
+            ssize_t const w = ::write(fd_, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) throw fail("cannot write '" + temp_.string() + "'");
+            p += w, n -= static_cast<std::size_t>(w);
+        }
+    }
+
+    /// Makes the new contents durable, then puts them in the target's place.
+    void commit() {
+        if (::fsync(fd_) != 0) throw fail("cannot write '" + temp_.string() + "'");
+        int const r = ::close(fd_);
+        fd_ = -1;
+        if (r != 0) throw fail("cannot write '" + temp_.string() + "'");
+        if (::rename(temp_.c_str(), target_.c_str()) != 0)
+            throw fail("cannot rename '" + temp_.string() + "'");
+        committed_ = true;
+        sync_directory();
+    }
+
+  private:
+    cache_error fail(const std::string& what) const {
+        return cache_error("desync: cannot save cache file '" + target_.string() + "': " + what +
+                           ": " + describe_errno(errno));
+    }
+    // Best effort: the rename is done; some file systems cannot fsync a directory.
+    void sync_directory() const noexcept {
+        std::filesystem::path dir = target_.parent_path();
+        fd_guard d(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (d.get() >= 0) ::fsync(d.get());
+    }
+
+    std::filesystem::path target_;
+    std::filesystem::path temp_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+
+}  // namespace desync::detail

@@ -1,0 +1,93 @@
+#pragma once
+// Memo keys (DESIGN §4): XXH3-128 over the callee's full hash, the identity of the argument and
+// result types, and the argument values. A type's identity here is its shape: its name, its
+// size, and the shapes of what it is made of (an aggregate's fields, a container's elements),
+// so that a struct that gains or changes a field no longer matches results saved before.
+
+#include <cstddef>
+#include <cstdint>
+#include <desync/detail/value_kind.hpp>
+#include <desync/hash.hpp>
+#include <desync/xxhash.hpp>
+#include <initializer_list>
+#include <type_traits>
+
+namespace desync::detail {
+
+/// One 64-bit identity from several, in order (constexpr).
+constexpr std::uint64_t mix_ids(std::initializer_list<std::uint64_t> ids) {
+    xxh64_stream s(0x6d656d6f6b657931ull);  // "memokey1"
+    for (std::uint64_t id : ids)
+        for (int i = 0; i < 8; ++i) s.byte((id >> (8 * i)) & 0xFF);
+    return s.digest();
+}
+
+template <class T, class... Seen>
+constexpr std::uint64_t shape_id();
+
+template <class Tuple, class... Seen>
+struct component_shapes;
+template <template <class...> class L, class... Ts, class... Seen>
+struct component_shapes<L<Ts...>, Seen...> {
+    static constexpr std::uint64_t value =
+        mix_ids({sizeof...(Ts), shape_id<std::remove_cvref_t<Ts>, Seen...>()...});
+};
+
+template <class T>
+constexpr std::uint64_t own_shape() {
+    if constexpr (std::is_void_v<T>)
+        return type_id<void>();
+    else
+        return mix_ids({type_id<T>(), sizeof(T), static_cast<std::uint64_t>(kind_of<T>())});
+}
+
+/// The shape of T: its name, size and kind, and the shapes of its components. Types opaque to
+/// desync (hash_append only, or not hashable at all) are known by name and size alone.
+template <class T, class... Seen>
+constexpr std::uint64_t shape_id() {
+    if constexpr (std::is_void_v<T> || seen_v<T, Seen...>) {
+        return own_shape<T>();
+    } else {
+        constexpr value_kind k = kind_of<T>();
+        using enum value_kind;
+        if constexpr (k == fields)
+            return mix_ids({own_shape<T>(), component_shapes<fields_t<T>, T, Seen...>::value});
+        else if constexpr (k == aggregate)
+            return mix_ids({own_shape<T>(), component_shapes<pfr_fields_t<T>, T, Seen...>::value});
+        else if constexpr (k == variant || k == tuple)
+            return mix_ids({own_shape<T>(), component_shapes<T, T, Seen...>::value});
+        else if constexpr (k == optional)
+            return mix_ids({own_shape<T>(), shape_id<typename T::value_type, T, Seen...>()});
+        else if constexpr (k == range || k == unordered)
+            return mix_ids({own_shape<T>(), shape_id<range_element_t<T>, T, Seen...>()});
+        else
+            return own_shape<T>();
+    }
+}
+
+/// The identity of a result type V in a memo table and a cache file.
+template <class V>
+inline constexpr std::uint64_t result_type_id = shape_id<V>();
+
+/// The identity of a call's types: its result V and its argument values K...
+template <class V, class... K>
+inline constexpr std::uint64_t call_signature = mix_ids({shape_id<V>(), shape_id<K>()...});
+
+/// Whether a call returning V with argument values K... can be memoized at all: every argument
+/// hashable, and a result that can be copied out of the table (or none).
+template <class V, class... K>
+inline constexpr bool memo_eligible_v = (hashable<K> && ...) &&
+                                        (std::is_void_v<V> ||
+                                         (std::is_object_v<V> && std::is_copy_constructible_v<V>));
+
+/// The memo key of a call of the function whose full hash is `callee` with `values`.
+template <class V, class... K>
+hash128 memo_key(std::uint64_t callee, const K&... values) {
+    hasher h;
+    std::uint64_t const head[2] = {callee, call_signature<V, K...>};
+    h.write(head, sizeof head);  // 16 bytes: a range that follows stays 16-byte aligned
+    (hash_append(h, values), ...);
+    return h.digest();
+}
+
+}  // namespace desync::detail

@@ -1,0 +1,274 @@
+#pragma once
+/// \file
+/// Seeing what ran. Tracing records every call (function, memo key, thread, times, hits,
+/// joins, waits for inputs) into a `desync::trace_log`, written as a Chrome/Perfetto timeline
+/// (JSON), a call graph (Graphviz DOT) or a timeline picture (SVG). Counters per function
+/// (`f.counters()`) and per run (`trace::totals()`), and a progress line on the terminal.
+/// All off by default; off, each hook point costs one relaxed load, and a program built with
+/// DESYNC_NO_TRACE defined (in every translation unit) has none at all.
+///
+/// Without changing a program: `DESYNC_TRACE=run.json ./program` traces the whole run and writes
+/// the file at exit (several paths separated by commas; the extension picks the format:
+/// .json, .dot or .gv, .svg). `DESYNC_PROGRESS=1` shows the progress line.
+
+#include <desync/counters.hpp>
+#include <desync/detail/trace_dot.hpp>
+#include <desync/detail/trace_hooks.hpp>
+#include <desync/detail/trace_json.hpp>
+#include <desync/detail/trace_model.hpp>
+#include <desync/detail/trace_progress.hpp>
+#include <desync/detail/trace_record.hpp>
+#include <desync/detail/trace_svg.hpp>
+#include <desync/error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace desync {
+
+/// A finished trace: the calls made while tracing was on, and the threads (lanes) that ran them.
+class trace_log {
+public:
+    /// An empty log.
+    trace_log() = default;
+    /// Internal: a log of merged records.
+    explicit trace_log(detail::trace_model m) noexcept : m_(std::move(m)) {}
+
+    /// The calls, in the order they were made (ids 1, 2, ...).
+    const std::vector<traced_call>& calls() const noexcept { return m_.calls; }
+    /// A name per lane: the threads that ran a call or found a memo hit ("main", "compute 1", ...).
+    const std::vector<std::string>& lanes() const noexcept { return m_.lanes; }
+    /// From the start of the trace to its stop (or to the last call's end, if later).
+    std::chrono::nanoseconds duration() const noexcept {
+        return std::chrono::nanoseconds(m_.duration_ns);
+    }
+    /// Records lost for lack of memory (0 normally).
+    std::uint64_t dropped() const noexcept { return m_.dropped; }
+
+    /// Chrome Trace Event JSON: open it in ui.perfetto.dev or chrome://tracing.
+    void write_json(std::ostream& out) const { detail::write_trace_json(m_, out); }
+    /// The call graph as Graphviz DOT (`dot -Tsvg graph.dot -o graph.svg`).
+    void write_dot(std::ostream& out) const { detail::write_trace_dot(m_, out); }
+    /// A timeline picture as SVG.
+    void write_svg(std::ostream& out) const { detail::write_trace_svg(m_, out); }
+    /// Writes a file in the format its extension names: .json, .dot or .gv, .svg. Throws
+    /// desync::error for another extension or when the file cannot be written.
+    void write(const std::filesystem::path& path) const {
+        const auto writer = writer_for(path.extension().string());
+        if (!writer)
+            throw error("desync::trace_log::write: " + path.string() +
+                        ": unknown extension (use .json, .dot, .gv or .svg)");
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        (this->*writer)(out);
+        out.close();
+        if (!out) throw error("desync::trace_log::write: cannot write " + path.string());
+    }
+
+private:
+    using writer = void (trace_log::*)(std::ostream&) const;
+    static writer writer_for(std::string_view ext) noexcept {
+        if (ext == ".json") return &trace_log::write_json;
+        if (ext == ".dot" || ext == ".gv") return &trace_log::write_dot;
+        if (ext == ".svg") return &trace_log::write_svg;
+        return nullptr;
+    }
+
+    detail::trace_model m_;
+};
+
+namespace detail {
+
+/// Which instrumentation the user asked for; the hooks' switch is on when any is.
+struct trace_control {
+    std::mutex m;
+    bool recording = false, counting = false, progress = false;
+
+    static trace_control& get() {
+        static auto* c = new trace_control;  // never destroyed: used by the exit handler
+        return *c;
+    }
+    void apply() noexcept {
+        const unsigned mode = (recording ? trace_record_bit : 0u) |
+                              (counting ? trace_count_bit : 0u) |
+                              (progress ? trace_progress_bit : 0u);
+        trace_mode().store(mode, std::memory_order_relaxed);
+        trace_switch().store(mode != 0, std::memory_order_relaxed);
+    }
+};
+
+inline void require_compiled_in(const char* what) {
+#ifdef DESYNC_NO_TRACE
+    throw error(std::string(what) + ": tracing is compiled out (DESYNC_NO_TRACE is defined)");
+#else
+    (void)what;
+#endif
+}
+
+}  // namespace detail
+
+namespace trace {
+
+/// False in a program built with DESYNC_NO_TRACE: nothing can be traced or counted.
+#ifdef DESYNC_NO_TRACE
+inline constexpr bool compiled_in = false;
+#else
+inline constexpr bool compiled_in = true;
+#endif
+
+/// Starts recording every call. Throws desync::error if a trace is already running (one at a
+/// time; DESYNC_TRACE runs one for the whole program).
+inline void start() {
+    detail::require_compiled_in("desync::trace::start");
+    auto& c = detail::trace_control::get();
+    std::lock_guard lock(c.m);
+    if (c.recording) throw error("desync::trace::start: a trace is already running");
+    detail::trace_session::get().open();
+    c.recording = true;
+    c.apply();
+}
+
+/// Stops recording and returns the trace. Stop once the traced calls have finished: a call
+/// still running is listed as unfinished. Throws desync::error if no trace is running.
+inline trace_log stop() {
+    auto& c = detail::trace_control::get();
+    std::unique_lock lock(c.m);
+    if (!c.recording) throw error("desync::trace::stop: no trace is running");
+    c.recording = false;
+    c.apply();
+    auto session = detail::trace_session::get().close();
+    lock.unlock();
+    return trace_log(detail::trace_merger(std::move(session)).merge());
+}
+
+/// True while a trace is recording.
+inline bool running() {
+    auto& c = detail::trace_control::get();
+    std::lock_guard lock(c.m);
+    return c.recording;
+}
+
+/// Counts calls without tracing them (off by default). Counters also count while a trace
+/// runs or the progress line is on; they keep their values when counting stops.
+inline void count(bool on) {
+    if (on) detail::require_compiled_in("desync::trace::count");
+    auto& c = detail::trace_control::get();
+    std::lock_guard lock(c.m);
+    c.counting = on;
+    c.apply();
+}
+
+/// True while calls are counted (counting, tracing or the progress line is on).
+inline bool counting() noexcept { return detail::trace_switch().load(std::memory_order_relaxed); }
+
+/// Shows (true) or clears (false) the progress line on stderr: calls finished / started and
+/// memo hits, redrawn four times a second while calls run. Returns whether the line is on:
+/// false, and nothing happens, when stderr is not a terminal.
+inline bool progress(bool on) {
+    if (on) detail::require_compiled_in("desync::trace::progress");
+    auto& c = detail::trace_control::get();
+    std::lock_guard lock(c.m);
+    if (!on) detail::progress_line::get().stop();
+    c.progress = on && detail::progress_line::get().start();
+    c.apply();
+    return c.progress;
+}
+
+/// The counters of the whole run: the sum over every function counted since the last reset.
+inline call_counters totals() { return detail::counted_functions::get().totals(); }
+
+/// Sets every counter to zero. Call it while no calls run (a running call may count on).
+inline void reset_counters() { detail::counted_functions::get().reset(); }
+
+}  // namespace trace
+
+/// Traces while it lives: `desync::tracing t("run.json");` records until it goes out of scope,
+/// then writes the file. Or take the log with stop().
+class tracing {
+public:
+    /// Starts a trace (throws desync::error if one is running).
+    tracing() { trace::start(); }
+    /// Starts a trace that stop() or the destructor writes to `path` (see trace_log::write).
+    explicit tracing(std::filesystem::path path) : path_(std::move(path)) { trace::start(); }
+    tracing(const tracing&) = delete;
+    tracing& operator=(const tracing&) = delete;
+    /// Stops the trace if still running and writes the file; an error goes to stderr.
+    ~tracing() {
+        if (!running_) return;
+        try {
+            stop();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "desync::tracing: %s\n", e.what());
+        }
+    }
+    /// Stops the trace, writes the file if a path was given, and returns the log.
+    trace_log stop() {
+        if (!running_) throw error("desync::tracing::stop: already stopped");
+        running_ = false;
+        trace_log log = trace::stop();
+        if (!path_.empty()) log.write(path_);
+        return log;
+    }
+
+private:
+    std::filesystem::path path_;
+    bool running_ = true;
+};
+
+namespace detail {
+
+inline std::vector<std::string>& environment_paths() {
+    static auto* paths = new std::vector<std::string>;  // read by the exit handler
+    return *paths;
+}
+
+inline void write_environment_trace() noexcept {
+    try {
+        trace_log log = trace::stop();
+        for (const std::string& path : environment_paths()) {
+            log.write(path);
+            std::fprintf(stderr, "desync: DESYNC_TRACE: wrote %s (%zu calls)\n", path.c_str(),
+                         log.calls().size());
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "desync: DESYNC_TRACE: %s\n", e.what());
+    }
+}
+
+inline void trace_environment(std::string_view paths) {
+    for (std::size_t from = 0; from <= paths.size();) {
+        std::size_t to = std::min(paths.find(',', from), paths.size());
+        if (to > from) environment_paths().emplace_back(paths.substr(from, to - from));
+        from = to + 1;
+    }
+    trace::start();
+    std::atexit(write_environment_trace);  // after the default pools stopped: they start later
+}
+
+/// DESYNC_TRACE and DESYNC_PROGRESS, read once at start-up.
+inline bool read_environment() noexcept {
+    try {
+        const char* paths = std::getenv("DESYNC_TRACE");
+        if (paths && *paths) trace_environment(paths);
+        const char* progress = std::getenv("DESYNC_PROGRESS");
+        if (progress && *progress && std::string_view(progress) != "0") trace::progress(true);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "desync: %s\n", e.what());
+    }
+    return true;
+}
+
+inline const bool environment_read = read_environment();
+
+}  // namespace detail
+}  // namespace desync

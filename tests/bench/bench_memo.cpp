@@ -1,0 +1,190 @@
+// The memo table and the cache file, each against a peer measured in the same run: a memo hit
+// (one int argument, from inside a body) against a std::unordered_map lookup keyed by XXH3 of
+// the same bytes; saving and loading 1,000,000 small results against raw fwrite / fread of a
+// file of the same size.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <desync/desync.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace {
+
+constexpr int hits_per_iteration = 100000;
+constexpr int distinct_keys = 1024;
+
+// --- memo hits: a body makes 100,000 calls whose results are installed
+
+DESYNC_FN(hit_leaf, [](int v) { return v + 1; });
+DESYNC_FN(hit_loop, [](int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i) sum += hit_leaf(i & (distinct_keys - 1)).get();
+    return sum;
+});
+
+void memo_hit_desync(benchmark::State& state) {
+    hit_loop(distinct_keys).get();
+    hit_loop.set_cache(hit_loop.get_cache());
+    for (auto _ : state) benchmark::DoNotOptimize(hit_loop(hits_per_iteration).get());
+    state.SetItemsProcessed(state.iterations() * hits_per_iteration);
+}
+
+void memo_hit_unordered_map(benchmark::State& state) {
+    std::unordered_map<std::uint64_t, int> table;
+    for (int i = 0; i < distinct_keys; ++i) table[XXH3_64bits(&i, sizeof i)] = i + 1;
+    for (auto _ : state) {
+        long sum = 0;
+        for (int i = 0; i < hits_per_iteration; ++i) {
+            int const key = i & (distinct_keys - 1);
+            sum += table.find(XXH3_64bits(&key, sizeof key))->second;
+        }
+        benchmark::DoNotOptimize(sum);
+    }
+    state.SetItemsProcessed(state.iterations() * hits_per_iteration);
+}
+
+// A thread-safe table with desync's key: XXH3-128 of the callee's hash, the call's signature
+// and the argument (the same 20 bytes), behind a mutex. What a hit cannot do without.
+struct key128_hash {
+    std::size_t operator()(const XXH128_hash_t& k) const noexcept { return k.low64; }
+};
+struct key128_eq {
+    bool operator()(const XXH128_hash_t& a, const XXH128_hash_t& b) const noexcept {
+        return a.low64 == b.low64 && a.high64 == b.high64;
+    }
+};
+
+XXH128_hash_t key128(int v) {
+    unsigned char bytes[20];
+    const std::uint64_t head[2] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full};
+    std::memcpy(bytes, head, sizeof head);
+    std::memcpy(bytes + 16, &v, sizeof v);
+    return XXH3_128bits(bytes, sizeof bytes);
+}
+
+void memo_hit_locked_map128(benchmark::State& state) {
+    std::unordered_map<XXH128_hash_t, int, key128_hash, key128_eq> table;
+    std::mutex lock;
+    for (int i = 0; i < distinct_keys; ++i) table[key128(i)] = i + 1;
+    for (auto _ : state) {
+        long sum = 0;
+        for (int i = 0; i < hits_per_iteration; ++i) {
+            XXH128_hash_t const k = key128(i & (distinct_keys - 1));
+            std::lock_guard g(lock);
+            sum += table.find(k)->second;
+        }
+        benchmark::DoNotOptimize(sum);
+    }
+    state.SetItemsProcessed(state.iterations() * hits_per_iteration);
+}
+
+// --- a cache of 1,000,000 int -> int results, saved and loaded
+
+constexpr int entries = 1000000;
+
+DESYNC_FN(entry_leaf, [](int v) { return v ^ 0x5bd1e995; });
+DESYNC_FN(thousand, [](int first) {
+    for (int i = 0; i < 1000; ++i) entry_leaf(first + i);
+});
+DESYNC_FN(million, [](int n) {
+    for (int i = 0; i < n; i += 1000) thousand(i);
+});
+
+std::filesystem::path bench_file(const char* name) {
+    return std::filesystem::temp_directory_path() /
+           ("desync-bench-" + std::to_string(::getpid()) + "-" + name);
+}
+
+const desync::cache& million_results() {
+    static const desync::cache c = [] {
+        million(entries).get();
+        return million.get_cache();
+    }();
+    return c;
+}
+
+// The saved file, written once: its size is what the peers write and read.
+const std::filesystem::path& saved_file() {
+    static const std::filesystem::path file = [] {
+        auto f = bench_file("million.cache");
+        million_results().save(f);
+        return f;
+    }();
+    return file;
+}
+
+void save_desync(benchmark::State& state) {
+    const desync::cache& c = million_results();
+    auto file = bench_file("save.cache");
+    for (auto _ : state) benchmark::DoNotOptimize(c.save(file).written);
+    state.SetBytesProcessed(state.iterations() *
+                            static_cast<std::int64_t>(std::filesystem::file_size(file)));
+    std::filesystem::remove(file);
+}
+
+template <bool sync>
+void save_fwrite(benchmark::State& state) {
+    auto const size = std::filesystem::file_size(saved_file());
+    std::unique_ptr<char[]> data(new char[size]());
+    auto file = bench_file("fwrite.bin");
+    for (auto _ : state) {
+        std::FILE* f = std::fopen(file.c_str(), "wb");
+        benchmark::DoNotOptimize(std::fwrite(data.get(), 1, size, f));
+        std::fflush(f);
+        if (sync) ::fsync(::fileno(f));
+        std::fclose(f);
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+    std::filesystem::remove(file);
+}
+
+void load_desync(benchmark::State& state) {
+    const auto& file = saved_file();
+    for (auto _ : state) benchmark::DoNotOptimize(desync::cache::load(file).size());
+    state.SetBytesProcessed(state.iterations() *
+                            static_cast<std::int64_t>(std::filesystem::file_size(file)));
+}
+
+void load_fread(benchmark::State& state) {
+    const auto& file = saved_file();
+    auto const size = std::filesystem::file_size(file);
+    for (auto _ : state) {
+        std::unique_ptr<char[]> data(new char[size]);
+        std::FILE* f = std::fopen(file.c_str(), "rb");
+        benchmark::DoNotOptimize(std::fread(data.get(), 1, size, f));
+        std::fclose(f);
+        benchmark::DoNotOptimize(data.get());
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+}
+
+struct remove_saved_file {
+    ~remove_saved_file() {
+        std::error_code ignored;
+        std::filesystem::remove(bench_file("million.cache"), ignored);
+    }
+} cleanup;
+
+}  // namespace
+
+BENCHMARK(memo_hit_desync)->Name("memo_hit_int/desync")->UseRealTime();
+BENCHMARK(memo_hit_unordered_map)->Name("memo_hit_int/peer:unordered_map")->UseRealTime();
+BENCHMARK(memo_hit_locked_map128)->Name("memo_hit_int/peer:locked_map128")->UseRealTime();
+BENCHMARK(save_desync)->Name("save_1M/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(save_fwrite<false>)
+    ->Name("save_1M/peer:fwrite")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(save_fwrite<true>)
+    ->Name("save_1M/peer:fwrite+fsync")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(load_desync)->Name("load_1M/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(load_fread)->Name("load_1M/peer:fread")->UseRealTime()->Unit(benchmark::kMillisecond);

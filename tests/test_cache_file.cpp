@@ -1,0 +1,529 @@
+// Cache files (cache_file.hpp): round trips within and across processes, and untrusted files —
+// garbage, every truncation, every single bit flipped, foreign headers, lying length fields —
+// that are refused or loaded in part, never crash and never yield a wrong value. Values are
+// checked by the bodies themselves; hits and misses by counting executions.
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <desync/desync.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+extern char** environ;
+
+static const bool configured = (desync::configure({.compute_threads = 2}), true);
+
+namespace fs = std::filesystem;
+using bytes = std::vector<char>;
+
+namespace {
+
+std::atomic<int> runs{0};
+
+/// A directory of this process's own, removed when it exits.
+fs::path scratch_dir() {
+    struct owned {
+        fs::path dir =
+            fs::temp_directory_path() / ("desync-test-cache-" + std::to_string(::getpid()));
+        owned() { fs::create_directories(dir); }
+        ~owned() {
+            std::error_code ignored;
+            fs::remove_all(dir, ignored);
+        }
+    };
+    static const owned scratch;
+    return scratch.dir;
+}
+
+bytes read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_all(const fs::path& p, const bytes& b) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc)
+        .write(b.data(), static_cast<long>(b.size()));
+}
+
+/// load(), or an empty cache if the file is refused; `refused` says which.
+desync::cache load_or_empty(const fs::path& p, bool& refused, std::string_view salt = {}) {
+    refused = false;
+    try {
+        return desync::cache::load(p, salt);
+    } catch (const desync::cache_error&) {
+        refused = true;
+        return {};
+    }
+}
+
+std::string refusal(const fs::path& p, std::string_view salt = {}) {
+    try {
+        desync::cache::load(p, salt);
+    } catch (const desync::cache_error& e) {
+        return e.what();
+    }
+    return "(loaded)";
+}
+
+bool contains(const std::string& text, std::string_view part) {
+    return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+struct point {
+    int x = 0;
+    double y = 0;
+    std::string label;
+    friend bool operator==(const point&, const point&) = default;
+};
+
+DESYNC_FN(times_three, [](int v) {
+    ++runs;
+    return v * 3;
+});
+DESYNC_FN(text_of, [](int v) {
+    ++runs;
+    return std::string(static_cast<std::size_t>(v), 'x');
+});
+DESYNC_FN(halves, [](int v) {
+    ++runs;
+    return std::vector<double>(static_cast<std::size_t>(v), 0.5);
+});
+DESYNC_FN(point_of, [](int v) {
+    ++runs;
+    return point{v, v / 2.0, "p" + std::to_string(v)};
+});
+
+// Calls all four for 1..n and counts results that differ from what the functions compute: a
+// wrong value from the cache would show here.
+DESYNC_FN(check_all, [](int n) {
+    int wrong = 0;
+    for (int v = 1; v <= n; ++v) {
+        wrong += times_three(v).get() != v * 3;
+        wrong += text_of(v).get() != std::string(static_cast<std::size_t>(v), 'x');
+        wrong += halves(v).get() != std::vector<double>(static_cast<std::size_t>(v), 0.5);
+        wrong += !(point_of(v).get() == point{v, v / 2.0, "p" + std::to_string(v)});
+    }
+    return wrong;
+});
+
+/// Saves the results of check_all(n) to `file`.
+void save_results(const fs::path& file, int n, std::string_view salt = {}) {
+    check_all.clear_cache();
+    REQUIRE(check_all(n).get() == 0);
+    desync::save_report r = check_all.get_cache().save(file, salt);
+    REQUIRE(r.written == static_cast<std::size_t>(4 * n));
+    REQUIRE(r.skipped == 0);
+}
+
+/// Installs `c`, runs check_all(n): no wrong value; returns how many calls ran.
+int runs_with(const desync::cache& c, int n) {
+    check_all.set_cache(c);
+    runs = 0;
+    REQUIRE(check_all(n).get() == 0);
+    return runs;
+}
+
+TEST_CASE("a saved cache loads and every call hits", "[cache_file]") {
+    REQUIRE(configured);
+    fs::path file = scratch_dir() / "round_trip.cache";
+    save_results(file, 3);
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == 12);
+    REQUIRE(c.dropped() == 0);
+    REQUIRE(runs_with(c, 3) == 0);
+    REQUIRE(runs_with(c, 4) == 4);  // new inputs miss
+}
+
+TEST_CASE("a loaded cache saves back to the same bytes, decoded or not", "[cache_file]") {
+    fs::path file = scratch_dir() / "same_bytes.cache";
+    save_results(file, 2);
+    desync::cache c = desync::cache::load(file);
+    c.save(scratch_dir() / "again.cache");
+    REQUIRE(read_all(scratch_dir() / "again.cache") == read_all(file));
+    REQUIRE(runs_with(c, 2) == 0);
+    check_all.get_cache().save(scratch_dir() / "decoded.cache");
+    REQUIRE(desync::cache::load(scratch_dir() / "decoded.cache").size() == 8);
+}
+
+TEST_CASE("an empty cache saves and loads", "[cache_file]") {
+    fs::path file = scratch_dir() / "empty.cache";
+    desync::save_report r = desync::cache{}.save(file);
+    REQUIRE(r.written == 0);
+    REQUIRE(desync::cache::load(file).empty());
+}
+
+std::atomic<int> tree_runs{0};
+DESYNC_FN(tree_leaf, [](int v) {
+    ++tree_runs;
+    return std::to_string(v);
+});
+DESYNC_FN(tree_mid, [](int v) {
+    ++tree_runs;
+    return tree_leaf(v).get() + "!";
+});
+DESYNC_FN(tree_top, [](int v) {
+    ++tree_runs;
+    return tree_mid(v).get().size();
+});
+DESYNC_FN(tree_root, [](int v) { return tree_top(v); });
+DESYNC_FN(leaf_root, [](int v) { return tree_leaf(v); });
+
+TEST_CASE("a hit on a loaded record records the records below it, undecoded", "[cache_file]") {
+    fs::path file = scratch_dir() / "tree.cache";
+    tree_root.clear_cache();
+    tree_root(42).get();
+    tree_root.get_cache().save(file);
+    tree_runs = 0;
+    tree_root.clear_cache();
+    tree_root.set_cache(desync::cache::load(file));
+    REQUIRE(tree_root(42).get() == 3);  // a hit: only tree_top(42)'s record is decoded
+    REQUIRE(tree_runs == 0);
+    desync::save_report r = tree_root.get_cache().save(file);  // the next run's file
+    REQUIRE(r.written == 3);
+    leaf_root.set_cache(desync::cache::load(file));
+    REQUIRE(leaf_root(42).get() == "42");
+    REQUIRE(tree_runs == 0);
+}
+
+// ---- untrusted files
+
+TEST_CASE("unreadable and foreign files are refused with a cache_error that says why",
+          "[cache_file]") {
+    fs::path dir = scratch_dir();
+    REQUIRE(contains(refusal(dir / "missing.cache"), "cannot read"));
+    REQUIRE(contains(refusal(dir), "not a regular file"));
+    write_all(dir / "empty.bin", {});
+    REQUIRE(contains(refusal(dir / "empty.bin"), "empty"));
+    std::string text = "just some text, not a cache\n";
+    write_all(dir / "text.bin", bytes(text.begin(), text.end()));
+    REQUIRE(contains(refusal(dir / "text.bin"), "bad magic"));
+
+    fs::path good = dir / "salted.cache";
+    save_results(good, 1, "experiment 1");
+    REQUIRE(contains(refusal(good), "another salt"));
+    REQUIRE(contains(refusal(good, "experiment 2"), "another salt"));
+    REQUIRE(desync::cache::load(good, "experiment 1").size() == 4);
+
+    bytes b = read_all(good);
+    b[8] = 2;  // format version 2
+    write_all(dir / "v2.cache", b);
+    REQUIRE(contains(refusal(dir / "v2.cache"), "format version 2"));
+}
+
+TEST_CASE("a file written by another build is refused, naming both builds", "[cache_file]") {
+    namespace cf = desync::detail::cache_format;
+    std::string const theirs = "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian";
+    std::string h(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
+    cf::put_le(h, cf::format_version, 4);
+    cf::put_le(h, cf::header_fixed + theirs.size(), 4);
+    cf::put_le(h, cf::salt_hash(""), 8);
+    cf::put_le(h, theirs.size(), 2);
+    h += theirs;
+    cf::put_le(h, XXH3_64bits(h.data(), h.size()), 8);
+    fs::path file = scratch_dir() / "foreign.cache";
+    write_all(file, bytes(h.begin(), h.end()));
+    std::string why = refusal(file);
+    REQUIRE(contains(why, "another build"));
+    REQUIRE(contains(why, "pdp11"));
+    REQUIRE(contains(why, cf::compiler_name()));
+}
+
+TEST_CASE("random garbage never crashes the loader", "[cache_file]") {
+    std::mt19937 rng(7);
+    fs::path file = scratch_dir() / "garbage.cache";
+    std::string const header = desync::detail::cache_format::make_header("");
+    for (int round = 0; round < 200; ++round) {
+        bytes b(rng() % 2000);
+        for (char& c : b) c = static_cast<char>(rng());
+        if (round % 2) b.insert(b.begin(), header.begin(), header.end());  // a valid header
+        write_all(file, b);
+        bool refused = false;
+        desync::cache c = load_or_empty(file, refused);
+        REQUIRE(refused == (round % 2 == 0));
+        REQUIRE(runs_with(c, 1) == 4);
+    }
+}
+
+TEST_CASE("every truncation of a file loads the whole records before the cut", "[cache_file]") {
+    fs::path good = scratch_dir() / "whole.cache";
+    save_results(good, 2);
+    bytes const all = read_all(good);
+    std::size_t const header = desync::detail::cache_format::make_header("").size();
+    fs::path file = scratch_dir() / "cut.cache";
+    std::size_t last_size = 0;
+    for (std::size_t cut = 0; cut <= all.size(); ++cut) {
+        write_all(file, bytes(all.begin(), all.begin() + static_cast<long>(cut)));
+        bool refused = false;
+        desync::cache c = load_or_empty(file, refused);
+        REQUIRE(refused == (cut < header));
+        REQUIRE(c.size() >= last_size);  // whole records never go missing
+        last_size = c.size();
+        REQUIRE(c.dropped() <= 1);
+        REQUIRE(runs_with(c, 2) == 8 - static_cast<int>(c.size()));
+    }
+    REQUIRE(last_size == 8);
+}
+
+TEST_CASE("every single bit flipped: refused, or one record dropped, never a wrong value",
+          "[cache_file]") {
+    fs::path good = scratch_dir() / "flip_source.cache";
+    save_results(good, 2);
+    bytes const all = read_all(good);
+    std::size_t const header = desync::detail::cache_format::make_header("").size();
+    fs::path file = scratch_dir() / "flipped.cache";
+    for (std::size_t bit = 0; bit < all.size() * 8; ++bit) {
+        bytes b = all;
+        b[bit / 8] = static_cast<char>(b[bit / 8] ^ (1 << (bit % 8)));
+        write_all(file, b);
+        bool refused = false;
+        desync::cache c = load_or_empty(file, refused);
+        REQUIRE(refused == (bit / 8 < header));
+        if (!refused) {
+            REQUIRE(c.dropped() == 1);
+            REQUIRE(c.size() == 7);
+        }
+        REQUIRE(runs_with(c, 2) == 8 - static_cast<int>(c.size()));
+    }
+}
+
+TEST_CASE("a length field of 2^62 is a damaged record, not an allocation", "[cache_file]") {
+    namespace cf = desync::detail::cache_format;
+    fs::path good = scratch_dir() / "length_source.cache";
+    save_results(good, 2);
+    bytes b = read_all(good);
+    std::size_t const first = cf::make_header("").size();
+    std::uint64_t const huge = std::uint64_t{1} << 62;
+    std::memcpy(b.data() + first + cf::at_length, &huge, 8);
+    fs::path file = scratch_dir() / "huge_length.cache";
+    write_all(file, b);
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.dropped() == 1);
+    REQUIRE(c.size() == 7);
+    REQUIRE(runs_with(c, 2) == 1);
+
+    // The same lie at the very end of a file, with nothing after it.
+    bytes tail(b.begin(), b.begin() + static_cast<long>(first + cf::at_child_keys));
+    write_all(file, tail);
+    c = desync::cache::load(file);
+    REQUIRE(c.dropped() == 1);
+    REQUIRE(c.empty());
+}
+
+TEST_CASE("a record whose checksum holds but whose value does not decode is a miss",
+          "[cache_file]") {
+    namespace cf = desync::detail::cache_format;
+    fs::path good = scratch_dir() / "decode_source.cache";
+    save_results(good, 2);
+    bytes const all = read_all(good);
+    std::size_t at = cf::make_header("").size();
+    std::string out(all.begin(), all.begin() + static_cast<long>(at));
+    int strings = 0;
+    while (at < all.size()) {  // rewrite every string record with a count its bytes cannot hold
+        cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
+        std::vector<desync::hash128> children;
+        for (std::size_t i = 0; i < r.children(); ++i) children.push_back(r.child(i));
+        std::size_t const start =
+            cf::begin_record(out, r.key(), r.type(), r.duration_ns(), children);
+        if (r.type() == desync::detail::result_type_id<std::string>) {
+            cf::put_le(out, 1000, 8);
+            out += "x";
+            ++strings;
+        } else {
+            out.append(reinterpret_cast<const char*>(r.value().data()), r.value().size());
+        }
+        cf::finish_record(out, start);
+        at += r.size();
+    }
+    REQUIRE(strings == 2);
+    fs::path file = scratch_dir() / "undecodable.cache";
+    write_all(file, bytes(out.begin(), out.end()));
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == 8);
+    REQUIRE(c.dropped() == 0);
+    REQUIRE(runs_with(c, 2) == 2);  // the two strings run; nothing wrong is served
+    REQUIRE(runs_with(c, 2) == 2);
+}
+
+// ---- across processes: this program re-run as a child, one hidden test case per role
+
+namespace {
+
+/// Runs this test program again as a child running only the hidden test "cache file: child
+/// process", with `role` and `file` in its environment. Returns its pid.
+pid_t spawn_child(const std::string& role, const fs::path& file) {
+    std::string const exe = fs::read_symlink("/proc/self/exe").string();
+    std::string name = "cache file: child process";
+    std::vector<std::string> env_text = {"DESYNC_TEST_ROLE=" + role,
+                                         "DESYNC_TEST_FILE=" + file.string()};
+    std::vector<char*> env;
+    for (char** e = environ; *e; ++e)
+        if (std::strncmp(*e, "DESYNC_TEST_", 12) != 0) env.push_back(*e);
+    for (auto& e : env_text) env.push_back(e.data());
+    env.push_back(nullptr);
+    char* argv[] = {const_cast<char*>(exe.c_str()), name.data(), nullptr};
+    pid_t pid = 0;
+    REQUIRE(::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, env.data()) == 0);
+    return pid;
+}
+
+int wait_child(pid_t pid) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+bool exited_cleanly(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+bool armed = false;               // encoding a fragile fails...
+bool crash_when_encoded = false;  // ...by killing the process, not by throwing
+
+// A container whose encoding, once armed, kills the process (or throws) at its element 13: a
+// crash in the middle of a save.
+struct fragile {
+    std::vector<int> items;
+    struct iterator {
+        using iterator_concept = std::forward_iterator_tag;
+        using value_type = int;
+        using difference_type = std::ptrdiff_t;
+        const int* p = nullptr;
+        const int& operator*() const {
+            if (*p == 13 && armed && crash_when_encoded) ::raise(SIGKILL);
+            if (*p == 13 && armed) throw std::runtime_error("fragile: cannot encode 13");
+            return *p;
+        }
+        iterator& operator++() { return ++p, *this; }
+        iterator operator++(int) { return {p++}; }
+        bool operator==(const iterator&) const = default;
+    };
+    iterator begin() const { return {items.data()}; }
+    iterator end() const { return {items.data() + items.size()}; }
+    std::size_t size() const { return items.size(); }
+    void clear() { items.clear(); }
+    void push_back(int v) { items.push_back(v); }
+};
+
+std::atomic<int> range_runs{0};
+
+}  // namespace
+
+DESYNC_FN(range_leaf, [](int v) {
+    ++range_runs;
+    return v * 7;
+});
+DESYNC_FN(range_root, [](int first, int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i) sum += range_leaf(first + i);
+    return sum;
+});
+DESYNC_FN(big_result, [](int n) {
+    ++runs;
+    return std::vector<char>(static_cast<std::size_t>(n), 'b');
+});
+DESYNC_FN(fragile_result, [](int n) {
+    fragile f;
+    for (int i = 0; i < n; ++i) f.push_back(i);
+    return f;
+});
+DESYNC_FN(fragile_root, [](int n) {
+    big_result(3 << 20).get();  // written before the fragile one: the save is under way
+    return fragile_result(n).get().size();
+});
+
+TEST_CASE("cache file: child process", "[.child]") {
+    const char* role = std::getenv("DESYNC_TEST_ROLE");
+    const char* file = std::getenv("DESYNC_TEST_FILE");
+    REQUIRE(role);
+    REQUIRE(file);
+    std::string r = role;
+    if (r == "save") {
+        save_results(file, 3);
+    } else if (r.rfind("range ", 0) == 0) {  // "range <first>": saves range_leaf(first..+99)
+        int const first = std::stoi(r.substr(6));
+        for (int round = 0; round < 5; ++round) {
+            range_root(first, 100).get();
+            range_root.get_cache().save(file);
+        }
+    } else if (r == "crash") {
+        fragile_root(20).get();
+        armed = crash_when_encoded = true;
+        fragile_root.get_cache().save(file);  // killed in the middle
+        FAIL("the save should have been killed");
+    }
+}
+
+TEST_CASE("a cache saved by one process is used by the next", "[cache_file][process]") {
+    fs::path file = scratch_dir() / "from_child.cache";
+    fs::remove(file);
+    REQUIRE(exited_cleanly(wait_child(spawn_child("save", file))));
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == 12);
+    REQUIRE(runs_with(c, 3) == 0);
+}
+
+TEST_CASE("processes saving at once leave one whole file, and no temporary files",
+          "[cache_file][process]") {
+    fs::path dir = scratch_dir() / "concurrent";
+    fs::create_directories(dir);
+    fs::path file = dir / "shared.cache";
+    for (int round = 0; round < 4; ++round) {
+        std::vector<pid_t> children;
+        for (int i = 0; i < 4; ++i)
+            children.push_back(spawn_child("range " + std::to_string(1000 * i), file));
+        for (pid_t pid : children) REQUIRE(exited_cleanly(wait_child(pid)));
+        desync::cache c = desync::cache::load(file);
+        REQUIRE(c.size() == 100);
+        REQUIRE(c.dropped() == 0);
+        range_root.set_cache(c);
+        int whole = 0;
+        for (int i = 0; i < 4; ++i) {
+            range_runs = 0;
+            range_root(1000 * i, 100).get();
+            whole += range_runs == 0;
+        }
+        REQUIRE(whole == 1);  // exactly one writer's whole file
+        REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+    }
+}
+
+TEST_CASE("a save that fails half way leaves the old file as it was", "[cache_file]") {
+    fs::path file = scratch_dir() / "survivor.cache";
+    save_results(file, 2);
+    bytes const before = read_all(file);
+    fragile_root(20).get();
+    armed = true;
+    REQUIRE_THROWS_AS(fragile_root.get_cache().save(file), std::runtime_error);
+    armed = false;
+    REQUIRE(read_all(file) == before);
+    for (const auto& entry : fs::directory_iterator(scratch_dir()))
+        REQUIRE(!contains(entry.path().filename().string(), ".tmp-"));
+}
+
+TEST_CASE("a process killed in the middle of a save leaves the old file as it was",
+          "[cache_file][process]") {
+    fs::path dir = scratch_dir() / "killed";
+    fs::create_directories(dir);
+    fs::path file = dir / "survivor.cache";
+    save_results(file, 2);
+    bytes const before = read_all(file);
+    int status = wait_child(spawn_child("crash", file));
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGKILL);
+    REQUIRE(read_all(file) == before);
+    REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
+}

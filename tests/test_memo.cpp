@@ -1,0 +1,550 @@
+// The memo table (DESIGN §4): every property proven by counting executions, never by timing.
+// The cache file has its own program, test_cache_file.cpp.
+
+#include <atomic>
+#include <desync/desync.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+#include "meeting.hpp"
+
+// Two compute threads whatever the machine, so the sharing tests can block one of them.
+static const bool configured = (desync::configure({.compute_threads = 2}), true);
+
+namespace {
+
+std::atomic<int> slow_runs{0};
+std::atomic<int> stage_runs[3];
+std::atomic<int> side_runs{0};
+std::atomic<int> fail_runs{0};
+std::atomic<int> handle_runs{0};
+std::atomic<int> leaf_runs{0};
+std::atomic<int> lru_runs{0};
+
+}  // namespace
+
+// ---- the seed's caching example (DESIGN §1), without the sleeps
+
+DESYNC_FN(slow_inc, [](int value) {
+    ++slow_runs;
+    return value + 1;
+});
+DESYNC_FN(twice, [](int value) { return slow_inc(slow_inc(value)); });
+
+TEST_CASE("the seed example: the second call of twice runs no inner call", "[memo]") {
+    REQUIRE(configured);
+    slow_runs = 0;
+    int a = twice(0);
+    REQUIRE(a == 2);
+    REQUIRE(slow_runs == 2);  // a fresh function has nothing installed: every call runs
+    twice.set_cache(twice.get_cache());
+    int b = twice(0);
+    REQUIRE(b == 2);
+    REQUIRE(slow_runs ==
+            2);  // slow_inc(0) on the calling thread, slow_inc(1) once its input was ready
+}
+
+TEST_CASE("new inputs miss; a call whose arguments were seen hits", "[memo]") {
+    slow_runs = 0;
+    twice(10).get();
+    twice.set_cache(twice.get_cache());
+    slow_runs = 0;
+    REQUIRE(twice(11).get() == 13);  // slow_inc(11) was recorded by twice(10), slow_inc(12) was not
+    REQUIRE(slow_runs == 1);
+    REQUIRE(twice(20).get() == 22);
+    REQUIRE(slow_runs == 3);
+}
+
+TEST_CASE("installing an empty cache makes every call run again", "[memo]") {
+    twice(30).get();
+    twice.set_cache(twice.get_cache());
+    twice.set_cache(desync::cache{});
+    slow_runs = 0;
+    twice(30).get();
+    REQUIRE(slow_runs == 2);
+}
+
+TEST_CASE("root calls are never memoized", "[memo]") {
+    twice(40).get();
+    slow_inc.set_cache(twice.get_cache());
+    slow_inc.set_cache(slow_inc.get_cache());
+    slow_runs = 0;
+    REQUIRE(slow_inc(40).get() == 41);
+    REQUIRE(slow_runs == 1);
+}
+
+// ---- caches move between functions: keys name the callee, not the root (the original's
+// test_resume)
+
+DESYNC_FN(stage_a, [](int x) {
+    ++stage_runs[0];
+    return x * 2;
+});
+DESYNC_FN(stage_b, [](int x) {
+    ++stage_runs[1];
+    return x + 3;
+});
+DESYNC_FN(stage_c, [](int x) {
+    ++stage_runs[2];
+    return x - 1;
+});
+DESYNC_FN(pipeline_v1, [](int x) { return stage_b(stage_a(x)); });
+DESYNC_FN(pipeline_v2, [](int x) { return stage_c(stage_a(x)); });
+
+TEST_CASE("a cache moves between functions: the steps they share are reused", "[memo]") {
+    for (auto& r : stage_runs) r = 0;
+    REQUIRE(pipeline_v1(5).get() == 13);
+    pipeline_v2.set_cache(pipeline_v1.get_cache());
+    REQUIRE(pipeline_v2(5).get() == 9);
+    REQUIRE(stage_runs[0] == 1);  // stage_a(5): shared, not run again
+    REQUIRE(stage_runs[1] == 1);
+    REQUIRE(stage_runs[2] == 1);
+}
+
+TEST_CASE("hits are recorded: the cache after a run of hits holds what it used", "[memo]") {
+    pipeline_v1(6).get();
+    pipeline_v2.set_cache(pipeline_v1.get_cache());
+    pipeline_v2(6).get();  // stage_a(6) hits, stage_c(12) runs
+    desync::cache used = pipeline_v2.get_cache();
+    pipeline_v2.set_cache(used);
+    for (auto& r : stage_runs) r = 0;
+    pipeline_v2(6).get();
+    REQUIRE(stage_runs[0] == 0);
+    REQUIRE(stage_runs[2] == 0);
+}
+
+// ---- a hit uses what its result was made from: the results below it are recorded too
+
+std::atomic<int> tree_runs{0};
+DESYNC_FN(tree_leaf, [](int v) {
+    ++tree_runs;
+    return v + 1;
+});
+DESYNC_FN(tree_mid, [](int v) {
+    ++tree_runs;
+    return tree_leaf(v).get() * 2;
+});
+DESYNC_FN(tree_top, [](int v) {
+    ++tree_runs;
+    return tree_mid(v).get() + 1;
+});
+DESYNC_FN(tree_root, [](int v) { return tree_top(v); });
+DESYNC_FN(mid_root, [](int v) { return tree_mid(v); });
+
+TEST_CASE("after a run of hits, get_cache holds the whole tree of each hit", "[memo]") {
+    tree_runs = 0;
+    tree_root(2).get();
+    desync::cache first = tree_root.get_cache();
+    tree_root.clear_cache();
+    tree_root.set_cache(first);
+    REQUIRE(tree_root(2).get() == 7);  // tree_top(2) hits: its body does not run
+    REQUIRE(tree_runs == 3);
+    desync::cache after_hits = tree_root.get_cache();
+    REQUIRE(after_hits.size() == 3);  // tree_top(2), and tree_mid(2) and tree_leaf(2) below it
+    mid_root.set_cache(after_hits);
+    REQUIRE(mid_root(2).get() == 6);
+    REQUIRE(tree_runs == 3);
+}
+
+// ---- what is never memoized
+
+DESYNC_FN(
+    side_effect,
+    [](int x) {
+        ++side_runs;
+        return x;
+    },
+    desync::uncached);
+DESYNC_FN(calls_side_effect, [](int x) { return side_effect(x); });
+
+inline const auto with_state = desync::desync(DESYNC_SOURCE([offset = 1](int x) {
+    ++side_runs;
+    return x + offset;
+}));
+DESYNC_FN(calls_with_state, [](int x) { return with_state(x); });
+
+inline const auto without_source = desync::desync([](int x) {
+    ++side_runs;
+    return x;
+});
+DESYNC_FN(calls_without_source, [](int x) { return without_source(x); });
+
+template <class Root>
+int runs_twice_with_cache(const Root& root) {
+    side_runs = 0;
+    root(1).get();
+    root.set_cache(root.get_cache());
+    root(1).get();
+    return side_runs;
+}
+
+TEST_CASE("uncached, capturing and sourceless callables are never memoized", "[memo]") {
+    REQUIRE(runs_twice_with_cache(calls_side_effect) == 2);
+    REQUIRE(runs_twice_with_cache(calls_with_state) == 2);
+    REQUIRE(runs_twice_with_cache(calls_without_source) == 2);
+    REQUIRE(calls_side_effect.get_cache().empty());
+}
+
+DESYNC_FN(may_fail, [](int x) {
+    ++fail_runs;
+    if (x < 0) throw std::runtime_error("negative");
+    return x;
+});
+DESYNC_FN(calls_may_fail, [](int x) { return may_fail(x); });
+
+TEST_CASE("a call that throws is not cached", "[memo]") {
+    fail_runs = 0;
+    REQUIRE_THROWS_AS(calls_may_fail(-1).get(), std::runtime_error);
+    calls_may_fail.set_cache(calls_may_fail.get_cache());
+    REQUIRE(calls_may_fail.get_cache().empty());
+    REQUIRE_THROWS_AS(calls_may_fail(-1).get(), std::runtime_error);
+    REQUIRE(fail_runs == 2);
+}
+
+// A result that can be copied but not saved: it stays in memory.
+struct handle {
+    const int* where;
+    int value;
+};
+DESYNC_FN(make_handle, [](int x) {
+    ++handle_runs;
+    return handle{nullptr, x};
+});
+DESYNC_FN(calls_make_handle, [](int x) {
+    handle h = make_handle(x);
+    return h.value + slow_inc(x).get();
+});
+
+TEST_CASE("results that cannot be encoded are kept in memory and skipped by save", "[memo]") {
+    static_assert(!desync::detail::is_encodable_v<handle>);
+    handle_runs = 0;
+    REQUIRE(calls_make_handle(7).get() == 15);
+    calls_make_handle.set_cache(calls_make_handle.get_cache());
+    REQUIRE(calls_make_handle(7).get() == 15);
+    REQUIRE(handle_runs == 1);
+    auto file = std::filesystem::temp_directory_path() / "desync-test-memo-skipped.cache";
+    desync::save_report report = calls_make_handle.get_cache().save(file);
+    REQUIRE(report.written == 1);  // slow_inc(7)
+    REQUIRE(report.skipped == 1);  // make_handle(7)
+    REQUIRE(desync::cache::load(file).size() == 1);
+    std::filesystem::remove(file);
+}
+
+DESYNC_FN(ready_probe, [](int x) {
+    auto l = slow_inc(x);
+    return l.ready();  // a hit is ready when the call returns: no trip to the pool
+});
+
+TEST_CASE("a hit whose arguments are values is found on the calling thread", "[memo]") {
+    ready_probe(50).get();
+    ready_probe.set_cache(ready_probe.get_cache());
+    REQUIRE(ready_probe(50).get());
+}
+
+// ---- share_results: reuse within the run, identical calls in flight run once
+
+desync::test::gate entered, release;
+
+DESYNC_FN(shared_leaf, [](int v) {
+    ++leaf_runs;
+    entered.open();
+    release.wait();
+    return v * 2;
+});
+DESYNC_FN(
+    hundred_calls,
+    [](int v) {
+        auto first = shared_leaf(v);
+        entered.wait();  // the first call is running
+        std::vector<desync::lazy<int>> rest;
+        for (int i = 0; i < 99; ++i) rest.push_back(shared_leaf(v));
+        release.open();
+        int sum = first;
+        for (auto& r : rest) sum += r;
+        return sum;
+    },
+    desync::share_results);
+
+TEST_CASE("share_results: 100 identical calls run the callee once", "[memo][share]") {
+    leaf_runs = 0;
+    REQUIRE(hundred_calls(21).get() == 100 * 42);
+    REQUIRE(leaf_runs == 1);
+}
+
+DESYNC_FN(quick_leaf, [](int v) {
+    ++leaf_runs;
+    return v + 100;
+});
+DESYNC_FN(
+    hundred_at_once,
+    [](int v) {
+        std::vector<desync::lazy<int>> all;
+        for (int i = 0; i < 100; ++i) all.push_back(quick_leaf(v));
+        int sum = 0;
+        for (auto& r : all) sum += r;
+        return sum;
+    },
+    desync::share_results);
+
+// Identical calls made before the first one starts: each registers as it is made, so the
+// other 99 share the first.
+TEST_CASE("share_results: identical calls made before the first starts run once",
+          "[memo][share]") {
+    leaf_runs = 0;
+    REQUIRE(hundred_at_once(1).get() == 100 * 101);
+    REQUIRE(leaf_runs == 1);
+}
+
+DESYNC_FN(reuse_twice, [](int v) {
+    int a = quick_leaf(v);
+    int b = quick_leaf(v);  // recorded by the first call in this run
+    return a + b;
+});
+DESYNC_FN(
+    reuse_twice_shared,
+    [](int v) {
+        int a = quick_leaf(v);
+        int b = quick_leaf(v);
+        return a + b;
+    },
+    desync::share_results);
+
+TEST_CASE("share_results reuses what this run recorded; without it the call runs again",
+          "[memo][share]") {
+    leaf_runs = 0;
+    REQUIRE(reuse_twice(3).get() == 206);
+    REQUIRE(leaf_runs == 2);
+    leaf_runs = 0;
+    REQUIRE(reuse_twice_shared(4).get() == 208);
+    REQUIRE(leaf_runs == 1);
+}
+
+desync::test::gate fail_entered, fail_release;
+DESYNC_FN(failing_leaf, [](int) -> int {
+    ++fail_runs;
+    fail_entered.open();
+    fail_release.wait();
+    throw std::runtime_error("leaf failed");
+});
+DESYNC_FN(
+    two_failures,
+    [](int v) {
+        auto first = failing_leaf(v);
+        fail_entered.wait();
+        auto second = failing_leaf(v);  // shares the first
+        fail_release.open();
+        int caught = 0;
+        for (auto* l : {&first, &second}) {
+            try {
+                l->get();
+            } catch (const std::runtime_error&) {
+                ++caught;
+            }
+        }
+        return caught;
+    },
+    desync::share_results);
+DESYNC_FN(
+    two_unread_failures,
+    [](int v) {
+        failing_leaf(v);
+        fail_entered.wait();
+        failing_leaf(v);
+        fail_release.open();
+    },
+    desync::share_results);
+
+TEST_CASE("share_results: a shared failure is reported once to each caller", "[memo][share]") {
+    fail_runs = 0;
+    REQUIRE(two_failures(1).get() == 2);
+    REQUIRE(fail_runs == 1);
+    fail_entered.reset(), fail_release.reset();
+    fail_runs = 0;
+    try {
+        two_unread_failures(2).get();
+        FAIL("the join reported nothing");
+    } catch (const desync::exception_list& all) {
+        REQUIRE(all.size() == 2);  // two calls failed, one ran
+    }
+    REQUIRE(fail_runs == 1);
+}
+
+inline desync::pool single_thread(1);
+std::atomic<int> fib_runs{0};
+DESYNC_DECLARE(shared_fib, long(int));
+DESYNC_DEFINE(
+    shared_fib,
+    [](int n) -> long {
+        ++fib_runs;
+        if (n < 2) return n;
+        auto a = shared_fib(n - 1);
+        auto b = shared_fib(n - 2);
+        return a + b;
+    },
+    desync::on(single_thread));
+DESYNC_FN(
+    fib_root, [](int n) { return shared_fib(n); }, desync::share_results);
+
+TEST_CASE("share_results: overlapping recursion on a pool of one thread finishes",
+          "[memo][share]") {
+    fib_runs = 0;
+    REQUIRE(fib_root(25).get() == 75025);
+    REQUIRE(fib_runs <= 2 * 26);  // without sharing: 242785 calls
+}
+
+// ---- bounded tables
+
+DESYNC_FN(lru_leaf, [](int v) {
+    ++lru_runs;
+    return v;
+});
+DESYNC_FN(lru_text, [](int v) {
+    ++lru_runs;
+    return std::string(100, static_cast<char>('a' + v));  // encodes to 108 bytes
+});
+DESYNC_FN(lru_root, [](std::vector<int> keys) {
+    long sum = 0;
+    for (int k : keys) sum += lru_leaf(k);  // one after the other: a known order of use
+    return sum;
+});
+DESYNC_FN(lru_text_root, [](std::vector<int> keys) {
+    std::size_t sum = 0;
+    for (int k : keys) sum += lru_text(k).get().size();
+    return sum;
+});
+
+// Runs 1, 2, 3; uses 1 again; then 4 must evict 2, the least recently used.
+template <class Root>
+void check_lru(const Root& root) {
+    root(std::vector{1, 2, 3}).get();
+    root.set_cache(root.get_cache());
+    lru_runs = 0;
+    root(std::vector{1}).get();
+    root(std::vector{4}).get();
+    REQUIRE(lru_runs == 1);
+    REQUIRE(root.get_cache().size() == 3);
+    root.set_cache(root.get_cache());
+    lru_runs = 0;
+    root(std::vector{1, 3, 4}).get();
+    REQUIRE(lru_runs == 0);
+    root(std::vector{2}).get();
+    REQUIRE(lru_runs == 1);
+}
+
+TEST_CASE("a table bounded by entries evicts the least recently used", "[memo][lru]") {
+    lru_root.set_cache_limit({.entries = 3});
+    check_lru(lru_root);
+}
+
+TEST_CASE("a table bounded by bytes evicts the least recently used", "[memo][lru]") {
+    lru_text_root.set_cache_limit({.entries = 0, .bytes = 350});  // three results of 108 bytes
+    check_lru(lru_text_root);
+}
+
+DESYNC_FN(
+    bounded_root,
+    [](int n) {
+        for (int i = 0; i < n; ++i) lru_leaf(100 + i).get();
+    },
+    desync::cache_limit{.entries = 4});
+DESYNC_FN(unbounded_root, [](int first, int n) {
+    for (int i = 0; i < n; ++i) lru_leaf(first + i).get();
+});
+
+TEST_CASE("desync::cache_limit bounds a function's table from the start", "[memo][lru]") {
+    bounded_root(10);
+    REQUIRE(bounded_root.get_cache().size() == 4);
+    unbounded_root.set_cache(bounded_root.get_cache());
+    lru_runs = 0;
+    unbounded_root(106, 4);  // the four most recent
+    REQUIRE(lru_runs == 0);
+    unbounded_root(105, 1);
+    REQUIRE(lru_runs == 1);
+}
+
+// ---- the cache value
+
+DESYNC_FN(merge_v1, [](int x) { return stage_b(stage_a(x)); });
+DESYNC_FN(merge_v2, [](int x) { return stage_c(stage_a(x)); });
+
+TEST_CASE("caches are values: copies are independent; merge adds what is missing", "[memo]") {
+    merge_v1(70).get();
+    desync::cache a = merge_v1.get_cache();
+    REQUIRE(a.size() == 2);
+    desync::cache copy = a;
+    copy.clear();
+    REQUIRE(copy.empty());
+    REQUIRE(a.size() == 2);
+    merge_v2(71).get();
+    desync::cache merged = a;
+    merged.merge(merge_v2.get_cache());
+    merged.merge(merge_v2.get_cache());  // nothing new the second time
+    merged.merge(a);
+    REQUIRE(merged.size() == 4);
+    merge_v2.set_cache(merged);
+    for (auto& r : stage_runs) r = 0;
+    merge_v2(70).get();  // stage_a(70) from a; stage_c(140) runs
+    merge_v2(71).get();  // both from merge_v2's own run
+    REQUIRE(stage_runs[0] == 0);
+    REQUIRE(stage_runs[2] == 1);
+}
+
+// ---- counting (while counting is on)
+
+DESYNC_FN(counted_root, [](int v) { return slow_inc(slow_inc(v)); });
+
+TEST_CASE("hits, misses and time saved are counted while counting is on", "[memo]") {
+    desync::trace::count(true);
+    auto before = slow_inc.counters();
+    counted_root(80).get();
+    counted_root.set_cache(counted_root.get_cache());
+    counted_root(80).get();
+    auto after = slow_inc.counters();
+    desync::trace::count(false);
+    REQUIRE(after.misses - before.misses == 2);
+    REQUIRE(after.hits - before.hits == 2);
+}
+
+// ---- thread safety: caches installed and taken while calls run
+
+DESYNC_FN(
+    busy_root,
+    [](int n) {
+        long sum = 0;
+        for (int i = 0; i < n; ++i) sum += lru_leaf(i % 50);
+        return sum;
+    },
+    desync::share_results);
+
+TEST_CASE("get_cache, set_cache and set_cache_limit are safe while calls run", "[memo][threads]") {
+    std::atomic<bool> stop{false};
+    std::thread meddler([&] {
+        for (int i = 0; !stop; ++i) {
+            busy_root.set_cache(busy_root.get_cache());
+            busy_root.set_cache_limit({.entries = static_cast<std::size_t>(i % 3 == 0 ? 10 : 0)});
+        }
+    });
+    for (int round = 0; round < 20; ++round) REQUIRE(busy_root(500).get() == 10 * 1225);
+    stop = true;
+    meddler.join();
+}
+
+namespace {
+std::atomic<int> text_runs{0};
+}
+DESYNC_FN(text_length, [](const std::string& s) {
+    ++text_runs;
+    return s.size();
+});
+DESYNC_FN(measure_literal, [] { return text_length("abc"); });
+
+TEST_CASE("a string literal given to a std::string parameter is memoized", "[memo]") {
+    text_runs = 0;
+    REQUIRE(measure_literal().get() == 3);
+    measure_literal.set_cache(measure_literal.get_cache());
+    REQUIRE(measure_literal().get() == 3);
+    REQUIRE(text_runs == 1);  // kept as a std::string, so hashable: the second call hit
+}
