@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <desync/desync.hpp>
+#include <desync/trace_env.hpp>  // lets DESYNC_TRACE=run.svg trace this program (tools/pictures)
 #include <string>
 #include <string_view>
 #include <thread>

@@ -1,6 +1,7 @@
 // The seed's first example: the two calls that outer's body makes run concurrently, so outer
 // takes about 2 seconds, not 4.
 #include <desync/desync.hpp>
+#include <desync/trace_env.hpp>  // lets DESYNC_TRACE=run.svg trace this program (tools/pictures)
 
 #include <chrono>
 #include <cstdio>

@@ -4,6 +4,7 @@
 // counters match counted executions, and nothing is recorded or counted while everything is off.
 
 #include <desync/desync.hpp>
+#include <desync/trace_env.hpp>  // DESYNC_TRACE, for the test of tracing by environment
 
 #include "catch.hpp"
 #include "meeting.hpp"
@@ -566,7 +567,7 @@ TEST_CASE("child: calls traced through the environment", "[.]") {
     REQUIRE(chain(1).get() == 3);
 }
 
-TEST_CASE("DESYNC_TRACE traces an unmodified program and writes its files at exit",
+TEST_CASE("DESYNC_TRACE traces a program that includes trace_env.hpp, writing files at exit",
           "[trace][env]") {
     const auto json_path = scratch("env.json"), dot_path = scratch("env.dot");
     std::filesystem::remove(json_path);

@@ -7,9 +7,7 @@
 /// All off by default; off, each hook point costs one relaxed load, and a program built with
 /// DESYNC_NO_TRACE defined (in every translation unit) has none at all.
 ///
-/// Without changing a program: `DESYNC_TRACE=run.json ./program` traces the whole run and writes
-/// the file at exit (several paths separated by commas; the extension picks the format:
-/// .json, .dot or .gv, .svg). `DESYNC_PROGRESS=1` shows the progress line.
+/// Without changing a program's code: see <desync/trace_env.hpp> (DESYNC_TRACE, DESYNC_PROGRESS).
 
 #include <desync/counters.hpp>
 #include <desync/detail/trace_dot.hpp>
@@ -225,50 +223,4 @@ private:
     bool running_ = true;
 };
 
-namespace detail {
-
-inline std::vector<std::string>& environment_paths() {
-    static auto* paths = new std::vector<std::string>;  // read by the exit handler
-    return *paths;
-}
-
-inline void write_environment_trace() noexcept {
-    try {
-        trace_log log = trace::stop();
-        for (const std::string& path : environment_paths()) {
-            log.write(path);
-            std::fprintf(stderr, "desync: DESYNC_TRACE: wrote %s (%zu calls)\n", path.c_str(),
-                         log.calls().size());
-        }
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "desync: DESYNC_TRACE: %s\n", e.what());
-    }
-}
-
-inline void trace_environment(std::string_view paths) {
-    for (std::size_t from = 0; from <= paths.size();) {
-        std::size_t to = std::min(paths.find(',', from), paths.size());
-        if (to > from) environment_paths().emplace_back(paths.substr(from, to - from));
-        from = to + 1;
-    }
-    trace::start();
-    std::atexit(write_environment_trace);  // after the default pools stopped: they start later
-}
-
-/// DESYNC_TRACE and DESYNC_PROGRESS, read once at start-up.
-inline bool read_environment() noexcept {
-    try {
-        const char* paths = std::getenv("DESYNC_TRACE");
-        if (paths && *paths) trace_environment(paths);
-        const char* progress = std::getenv("DESYNC_PROGRESS");
-        if (progress && *progress && std::string_view(progress) != "0") trace::progress(true);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "desync: %s\n", e.what());
-    }
-    return true;
-}
-
-inline const bool environment_read = read_environment();
-
-}  // namespace detail
 }  // namespace desync
