@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -236,11 +237,22 @@ std::vector<const json*> events(const json& doc, std::string_view ph, std::strin
     return out;
 }
 
+// This process's scratch folder, removed with what it holds when the process exits.
+struct scratch_folder {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("desync-test-trace-" + std::to_string(::getpid()));
+    scratch_folder() { std::filesystem::create_directories(dir); }
+    scratch_folder(const scratch_folder&) = delete;
+    scratch_folder& operator=(const scratch_folder&) = delete;
+    ~scratch_folder() {
+        std::error_code ignored;
+        std::filesystem::remove_all(dir, ignored);
+    }
+};
+
 std::filesystem::path scratch(const std::string& name) {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("desync-test-trace-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir / name;
+    static const scratch_folder folder;
+    return folder.dir / name;
 }
 
 bool have(const char* tool) {

@@ -120,7 +120,8 @@ public:
         tl_frame.sc = nullptr;
         if (tracing) trace_hooks::joining(*this);
         auto unread = sc.join();
-        errors.insert(errors.end(), unread.begin(), unread.end());
+        if (errors.empty()) errors = std::move(unread);
+        else errors.insert(errors.end(), unread.begin(), unread.end());
         if (!errors.empty()) this->set_error(combine_errors(std::move(errors)));
         else take_flattened();
         if (!res_.empty()) res_.budget->release(res_);  // even when the body threw
