@@ -24,7 +24,8 @@
 ///
 /// Saving writes a unique temporary file next to the target (mkstemp), fsyncs it, renames it
 /// over the target and fsyncs the directory: readers and a crash see the old file or the new
-/// one, and of two processes saving at once, one's whole file remains.
+/// one, and of two processes saving at once, one's whole file remains. On Linux the disk starts
+/// writing each megabyte as soon as it is written (sync_file_range), so the fsync waits less.
 
 #include <cstddef>
 #include <desync/detail/cache_format.hpp>

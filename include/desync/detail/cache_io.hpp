@@ -92,12 +92,22 @@ class atomic_file {
     }
 
     void write(const char* p, std::size_t n) {
+        std::size_t const from = written_;
         while (n > 0) {
             ssize_t const w = ::write(fd_, p, n);
             if (w < 0 && errno == EINTR) continue;
             if (w < 0) throw fail("cannot write '" + temp_.string() + "'");
             p += w, n -= static_cast<std::size_t>(w);
+            written_ += static_cast<std::size_t>(w);
         }
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+        // Starts writing these bytes to the disk now, without waiting, so that commit()'s
+        // fsync waits only for the tail. A hint: fsync still decides durability.
+        ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(written_ - from),
+                          SYNC_FILE_RANGE_WRITE);
+#else
+        (void)from;
+#endif
     }
 
     /// Makes the new contents durable, then puts them in the target's place.
@@ -127,6 +137,7 @@ class atomic_file {
     std::filesystem::path target_;
     std::filesystem::path temp_;
     int fd_ = -1;
+    std::size_t written_ = 0;
     bool committed_ = false;
 };
 
