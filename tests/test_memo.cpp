@@ -372,6 +372,44 @@ TEST_CASE("share_results: a shared failure is reported once to each caller", "[m
     REQUIRE(fail_runs == 1);
 }
 
+// A call whose input is still running when it is made: its key waits for the input's value.
+// (Keyed at once, it hashed whatever the input's storage held: with the memory of an earlier
+// call reused, leaf(held(7)) was served leaf(5)'s result.)
+desync::test::gate input_release;
+std::atomic<int> times_ten_runs{0};
+DESYNC_FN(held, [](int v) {
+    input_release.wait();
+    return v;
+});
+DESYNC_FN(times_ten, [](int v) {
+    ++times_ten_runs;
+    return v * 10;
+});
+DESYNC_FN(
+    late_inputs,
+    [](int v) {
+        int const first = times_ten(held(5));
+        input_release.reset();
+        auto second = times_ten(held(v));  // held(v) waits at the gate: no value yet
+        input_release.open();
+        return first * 1000 + second.get();
+    },
+    desync::share_results);
+DESYNC_FN(direct_times_ten, [](int v) { return times_ten(v); });
+
+TEST_CASE("share_results: a call with a running input is keyed by the input's value",
+          "[memo][share]") {
+    input_release.open();  // for held(5)
+    times_ten_runs = 0;
+    REQUIRE(late_inputs(7).get() == 50 * 1000 + 70);
+    REQUIRE(times_ten_runs == 2);
+    // Recorded under its own key: a tree given this cache finds times_ten(7) without running it.
+    direct_times_ten.set_cache(late_inputs.get_cache());
+    times_ten_runs = 0;
+    REQUIRE(direct_times_ten(7).get() == 70);
+    REQUIRE(times_ten_runs == 0);
+}
+
 inline desync::pool single_thread(1);
 std::atomic<int> fib_runs{0};
 DESYNC_DECLARE(shared_fib, long(int));

@@ -46,6 +46,15 @@ const key_of_t<S>& key_value(const S& s) noexcept {
         return s;
 }
 
+/// Whether a stored argument has its value yet: a dataflow input only once its call succeeded.
+template <class S>
+bool key_ready(const S& s) noexcept {
+    if constexpr (is_input_v<S>)
+        return s.task->done() && !s.task->failed();
+    else
+        return true;
+}
+
 template <class V, class... S>
 inline constexpr bool memo_call_v = memo_eligible_v<V, key_of_t<S>...> &&
                                     (!std::is_void_v<key_of_t<S>> && ...);
@@ -314,11 +323,14 @@ struct memo_hooks {
         return l;
     }
 
-    // Sets t.memo.key if `t` is a memoizable call (false if not, or if hashing threw).
+    // Sets t.memo.key if `t` is a memoizable call whose inputs all have their values (false
+    // if not, or if hashing threw). An input still running holds no value yet: its storage
+    // may even hold a value of an earlier call that had the same memory.
     template <class V, class Task, class... S>
     static bool keyed(Task& t, const std::tuple<S...>& args) noexcept {
         if (t.memo.keyed) return true;
         if (t.is_root() || !t.root() || !t.callee().memoizable()) return false;
+        if (!std::apply([](const S&... s) { return (key_ready(s) && ...); }, args)) return false;
         try {
             std::uint64_t const callee = callee_hash(t.callee());
             t.memo.key = std::apply(
