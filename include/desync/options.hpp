@@ -32,8 +32,7 @@ struct uncached_t {
 /// Calls have side effects: never skip one because of the memo table, never record one.
 inline constexpr uncached_t uncached{};
 
-/// As the root of a call tree, also reuse the results this run records as they arrive, and
-/// run identical calls that overlap once: the second waits for the first's result.
+/// The type of desync::share_results.
 struct share_results_t {
     explicit constexpr share_results_t() = default;
 };

@@ -377,22 +377,24 @@ struct memo_hooks {
         } catch (...) {
             return false;  // the value could not be copied: run the call instead
         }
-        if (trace_hooks::on()) {  // before complete(): a reader may stop the trace at once
-            count_hit(t.callee(), saved_ns);
-            trace_hooks::finished_early(t, true);
-        }
+        traced_early_hit(t, saved_ns);  // before complete(): a reader may stop the trace at once
         t.complete();
         return true;
+    }
+
+    // A call finished by the table once its inputs were ready: counted and traced as a hit.
+    template <class Task>
+    static void traced_early_hit(Task& t, std::uint64_t saved_ns) noexcept {
+        if (!trace_hooks::on()) return;
+        count_hit(t.callee(), saved_ns);
+        trace_hooks::finished_early(t, true);
     }
 
     template <class V, class Task>
     static bool follow(Task& t, task_ref<> running) {
         task_ref<result_task<V>> source(static_cast<result_task<V>*>(running.detach()));
         auto* node = new finish_from<V, Task>(t, source);
-        if (trace_hooks::on()) {
-            count_hit(t.callee(), 0);
-            trace_hooks::finished_early(t, true);
-        }
+        traced_early_hit(t, 0);
         if (!source->add_continuation(node)) node->fire();
         return true;
     }

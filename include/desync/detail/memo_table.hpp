@@ -167,14 +167,7 @@ class memo_table {
     /// Replaces what is installed by `c`'s entries.
     void install(const cache_data& c) {
         std::lock_guard g(install_mutex_);
-        for (memo_shard& sh : shards_) {
-            std::lock_guard l(sh.lock);
-            sh.slots.for_each([&](const hash128&, memo_slot& s) {
-                edit_at(
-                    sh, &s, [](memo_slot& slot) { slot.installed = {}, slot.blob = {}; }, false);
-            });
-            sh.slots.retain_if([](const memo_slot& s) { return !s.empty(); });
-        }
+        edit_all([](memo_slot& slot) { slot.installed = {}, slot.blob = {}; });
         for (const made_entry& e : c.made) install_one(e.key, e.value, {});
         for (const record_ptr& r : c.read)
             install_one(cache_format::record_view{r.get()}.key(), {}, r);
@@ -184,14 +177,7 @@ class memo_table {
     /// Forgets everything recorded and installed (calls in flight stay shared).
     void clear() {
         std::lock_guard g(install_mutex_);
-        for (memo_shard& sh : shards_) {
-            std::lock_guard l(sh.lock);
-            sh.slots.for_each([&](const hash128&, memo_slot& s) {
-                edit_at(
-                    sh, &s, [](memo_slot& slot) { slot.drop(); }, false);
-            });
-            sh.slots.retain_if([](const memo_slot&) { return false; });
-        }
+        edit_all([](memo_slot& slot) { slot.drop(); });
     }
 
     /// What this run recorded, least recently used first.
@@ -335,6 +321,16 @@ class memo_table {
             s.blob = std::move(blob);
             s.stamp = next_stamp();
         });
+    }
+
+    // Applies `change` to every slot, shard by shard, and removes the slots it left empty.
+    template <class Change>
+    void edit_all(Change change) {
+        for (memo_shard& sh : shards_) {
+            std::lock_guard l(sh.lock);
+            sh.slots.for_each([&](const hash128&, memo_slot& s) { edit_at(sh, &s, change, false); });
+            sh.slots.retain_if([](const memo_slot& s) { return !s.empty(); });
+        }
     }
 
     template <class Change>
