@@ -168,6 +168,18 @@ TEST_CASE("an empty cache saves and loads", "[cache_file]") {
     REQUIRE(desync::cache::load(file).empty());
 }
 
+TEST_CASE("a cache of many megabytes saves chunk by chunk and loads whole", "[cache_file]") {
+    fs::path file = scratch_dir() / "chunks.cache";
+    save_results(file, 1200);  // 6.5 MiB: chunks of 1 MiB, each written while the next is made
+    REQUIRE(fs::file_size(file) > (std::uintmax_t{6} << 20));
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == 4800);
+    REQUIRE(c.dropped() == 0);
+    REQUIRE(runs_with(c, 1200) == 0);
+    c.save(scratch_dir() / "chunks_again.cache");
+    REQUIRE(read_all(scratch_dir() / "chunks_again.cache") == read_all(file));
+}
+
 std::atomic<int> tree_runs{0};
 DESYNC_FN(tree_leaf, [](int v) {
     ++tree_runs;

@@ -2,6 +2,7 @@
 // The cache file has its own program, test_cache_file.cpp.
 
 #include <atomic>
+#include <cstdint>
 #include <desync/desync.hpp>
 #include <stdexcept>
 #include <string>
@@ -585,4 +586,109 @@ TEST_CASE("a string literal given to a std::string parameter is memoized", "[mem
     measure_literal.set_cache(measure_literal.get_cache());
     REQUIRE(measure_literal().get() == 3);
     REQUIRE(text_runs == 1);  // kept as a std::string, so hashable: the second call hit
+}
+
+// ---- hits without the lock (detail/memo_quick.hpp): a small installed value is copied from a
+// cell that probes only read; they must never see a value the table no longer holds.
+
+namespace {
+std::atomic<int> cell_base{0};  // the leaf's result depends on it, as on a changed callee
+std::atomic<int> cell_runs{0};
+std::atomic<int> cell_wrong{0};
+}  // namespace
+
+DESYNC_FN(cell_leaf, [](int v) {
+    ++cell_runs;
+    return v + cell_base.load();
+});
+// n hits on 8 keys; each value checked against what either installed cache holds.
+DESYNC_FN(cell_sum, [](int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i) {
+        int const got = cell_leaf(i % 8).get();
+        if (got - i % 8 != 1000 && got - i % 8 != 2000) ++cell_wrong;
+        sum += got;
+    }
+    return sum;
+});
+
+namespace {
+// The cache cell_sum records when the leaf adds `base`.
+desync::cache cell_cache_with(int base) {
+    cell_base = base;
+    cell_sum.clear_cache();
+    cell_sum(8).get();
+    return cell_sum.get_cache();
+}
+long cell_expected(int base, int n) { return long{base} * n + (n / 8) * 28; }
+}  // namespace
+
+TEST_CASE("quick hits follow set_cache, clear_cache and bounds", "[memo][quick]") {
+    desync::cache const a = cell_cache_with(1000), b = cell_cache_with(2000);
+    cell_base = 5000;  // a call that runs now returns what neither cache holds
+    cell_runs = 0;
+    cell_wrong = 0;
+    cell_sum.set_cache(a);
+    REQUIRE(cell_sum(800).get() == cell_expected(1000, 800));
+    cell_sum.set_cache(b);  // the cells of a's values go with them
+    REQUIRE(cell_sum(800).get() == cell_expected(2000, 800));
+    REQUIRE(cell_runs == 0);
+    REQUIRE(cell_wrong == 0);
+    cell_sum.set_cache_limit({.entries = 100});  // bounded: hits stamp their use, under the lock
+    REQUIRE(cell_sum(800).get() == cell_expected(2000, 800));
+    REQUIRE(cell_runs == 0);
+    cell_sum.set_cache_limit({});
+    REQUIRE(cell_sum(800).get() == cell_expected(2000, 800));
+    cell_sum.clear_cache();  // nothing installed: every call runs
+    REQUIRE(cell_sum(800).get() == cell_expected(5000, 800));
+    REQUIRE(cell_runs == 800);
+    REQUIRE(cell_sum.get_cache().size() == 8);  // the calls were recorded
+}
+
+TEST_CASE("quick hits racing set_cache see only an installed value", "[memo][quick][threads]") {
+    desync::cache const a = cell_cache_with(1000), b = cell_cache_with(2000);
+    cell_base = 1000;  // a call that misses while a cache is being installed gives a's value
+    cell_wrong = 0;
+    cell_sum.set_cache(a);
+    std::atomic<bool> stop{false};
+    std::thread installer([&] {
+        for (int i = 0; !stop; ++i) cell_sum.set_cache(i % 2 ? a : b);
+    });
+    for (int round = 0; round < 20; ++round) cell_sum(2000).get();
+    stop = true;
+    installer.join();
+    REQUIRE(cell_wrong == 0);
+    cell_sum.set_cache(b);
+    REQUIRE(cell_sum(80).get() == cell_expected(2000, 80));
+}
+
+// ---- keys of scalar arguments, packed in registers (detail/memo_key.hpp)
+
+namespace {
+enum class colour : std::uint8_t { red, green = 200 };
+
+template <class... K>
+bool packed_equals_streamed(std::uint64_t callee, const K&... values) {
+    static_assert(desync::detail::packed_key_v<K...>);
+    return desync::detail::memo_key<int, K...>(callee, values...) ==
+           desync::detail::memo_key_streamed<int, K...>(callee, values...);
+}
+}  // namespace
+
+TEST_CASE("keys packed in registers equal keys hashed from a stream", "[memo][key]") {
+    for (std::uint64_t callee : {0ull, 1ull, 0x9E3779B97F4A7C15ull, ~0ull}) {
+        CHECK(packed_equals_streamed(callee, 7));
+        CHECK(packed_equals_streamed(callee, -1, 'x', true, false));
+        CHECK(packed_equals_streamed(callee, std::int16_t{-300}, 2.5, colour::green));
+        CHECK(packed_equals_streamed(callee, 1.0f, std::uint64_t{1} << 63, 'a', 'b', 'c'));
+        CHECK(packed_equals_streamed(callee, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+        // 16 + 112 bytes: the largest packed key
+        CHECK(packed_equals_streamed(callee, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0,
+                                     11.0, 12.0, 13.0, 14.0));
+    }
+    static_assert(!desync::detail::packed_key_v<double, double, double, double, double, double,
+                                                 double, double, double, double, double, double,
+                                                 double, double, double>);  // 136 bytes
+    static_assert(!desync::detail::packed_key_v<std::string>);
+    static_assert(!desync::detail::packed_key_v<>);
 }

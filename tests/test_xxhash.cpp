@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -156,6 +157,26 @@ TEST_CASE("constexpr twin equals libxxhash for every length 0..4096 and several 
             }
         }
     }
+    CHECK(mismatches == 0);
+}
+
+namespace {
+// xxh3_128_words<Len> over words from `seed`, against libxxhash over the same bytes.
+template <std::size_t Len>
+std::size_t words_mismatches(std::uint64_t seed) {
+    std::array<std::uint64_t, (Len + 7) / 8> w{};
+    for (auto& x : w) x = splitmix(seed);
+    return desync::detail::xxh3_128_words<Len>(w) != lib128(w.data(), Len, 0) ? 1 : 0;
+}
+}  // namespace
+
+TEST_CASE("XXH3-128 of words in registers equals libxxhash for every length 17..128",
+          "[xxhash]") {
+    std::size_t mismatches = 0;
+    for (std::uint64_t seed = 0; seed < 50; ++seed)
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((mismatches += words_mismatches<17 + I>(seed)), ...);
+        }(std::make_index_sequence<128 - 16>{});
     CHECK(mismatches == 0);
 }
 

@@ -35,6 +35,7 @@
 #include <desync/memo.hpp>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -94,10 +95,13 @@ inline save_report cache::save(const std::filesystem::path& file, std::string_vi
     detail::atomic_file out(file);
     std::string buf = detail::cache_format::make_header(salt);
     buf.reserve(chunk + 4096);
+    std::optional<detail::chunk_writer> writer;  // from the second chunk on
     auto flush = [&](std::size_t at_least) {
         if (buf.size() < at_least) return;
-        out.write(buf.data(), buf.size());
-        buf.clear();
+        if (at_least == 0 && !writer) return out.write(buf.data(), buf.size());
+        if (!writer) writer.emplace(out);
+        writer->put(buf);
+        if (buf.capacity() < chunk) buf.reserve(chunk + 4096);
     };
     save_report report;
     if (data_) {
@@ -115,6 +119,7 @@ inline save_report cache::save(const std::filesystem::path& file, std::string_vi
         }
     }
     flush(0);
+    if (writer) writer->finish();
     out.commit();
     return report;
 }

@@ -74,11 +74,11 @@ template <class Params, class Invoker, class First, class... Rest>
 auto make_call_peel(core_ref callee, Invoker inv, call_options opts, First&& first,
                     Rest&&... rest) {
     if constexpr (std::is_same_v<std::remove_cvref_t<First>, after_t>) {
-        for (const auto& t : first.order.tasks) opts.order.tasks.push_back(t);
+        for (const auto& t : first.order.tasks) opts.extra().order.tasks.push_back(t);
         return make_call<Params>(std::move(callee), std::move(inv), std::move(opts),
                                  std::forward<Rest>(rest)...);
     } else if constexpr (std::is_same_v<std::remove_cvref_t<First>, needs>) {
-        opts.res = resolve_needs(first);  // throws here, at the call, if it can never fit
+        opts.extra().res = resolve_needs(first);  // throws here, at the call, if it can never fit
         return make_call<Params>(std::move(callee), std::move(inv), std::move(opts),
                                  std::forward<Rest>(rest)...);
     } else {

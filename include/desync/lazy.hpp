@@ -58,7 +58,8 @@ public:
     bool ready() const noexcept { return t_ && t_->done(); }
     /// Waits for the call to finish without rethrowing its error.
     void wait() const {
-        detail::wait_for(checked());
+        detail::result_task<T>* t = checked();
+        if (!t->done()) detail::wait_for(t);
     }
     /// `const T&`, or void for lazy<void>.
     using reference = typename std::conditional_t<std::is_void_v<T>, std::type_identity<void>,

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 // libxxhash, inlined into this translation unit. XXH_INLINE_ALL renames every symbol with an
 // XXH_INLINE_ prefix, so a user who includes <xxhash.h> before or after us is not broken.
@@ -167,8 +168,8 @@ constexpr u64 xxh64_converge(const u64 (&v)[4]) {
 }
 
 // The tail (len % 32 bytes from `at`) and the final mix.
-template <class B>
-constexpr u64 xxh64_finalize(u64 h, le_reader<B> in, std::size_t at, std::size_t len) {
+template <class In>
+constexpr u64 xxh64_finalize(u64 h, In in, std::size_t at, std::size_t len) {
     len &= 31;
     for (; len >= 8; len -= 8, at += 8)
         h = rotl(h ^ xxh64_round(0, in.r64(at)), 27) * prime64_1 + prime64_4;
@@ -207,13 +208,13 @@ constexpr u64 rrmxmx(u64 h, u64 len) {
     return xorshift(h * 0x9FB21C651E98DF25ULL, 28);
 }
 
-template <class B>
-constexpr u64 mix16(le_reader<B> in, std::size_t at, secret_reader s, std::size_t sat, u64 seed) {
+template <class In>
+constexpr u64 mix16(In in, std::size_t at, secret_reader s, std::size_t sat, u64 seed) {
     return mul_fold64(in.r64(at) ^ (s.r64(sat) + seed), in.r64(at + 8) ^ (s.r64(sat + 8) - seed));
 }
 
-template <class B>
-constexpr u64 xxh3_64_upto16(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
+template <class In>
+constexpr u64 xxh3_64_upto16(In in, std::size_t len, secret_reader s, u64 seed) {
     if (len > 8) {
         u64 const lo = in.r64(0) ^ ((s.r64(24) ^ s.r64(32)) + seed);
         u64 const hi = in.r64(len - 8) ^ ((s.r64(40) ^ s.r64(48)) - seed);
@@ -232,8 +233,8 @@ constexpr u64 xxh3_64_upto16(le_reader<B> in, std::size_t len, secret_reader s, 
     return xxh64_avalanche(seed ^ s.r64(56) ^ s.r64(64));
 }
 
-template <class B>
-constexpr u64 xxh3_64_upto240(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
+template <class In>
+constexpr u64 xxh3_64_upto240(In in, std::size_t len, secret_reader s, u64 seed) {
     u64 acc = len * prime64_1;
     if (len <= 128) {
         // Pairs of 16-byte blocks from both ends, moving inward as the input grows.
@@ -248,8 +249,8 @@ constexpr u64 xxh3_64_upto240(le_reader<B> in, std::size_t len, secret_reader s,
     return xxh3_avalanche(acc + mix16(in, len - 16, s, 136 - 17, seed));
 }
 
-template <class B>
-constexpr hash128 xxh3_128_upto16(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
+template <class In>
+constexpr hash128 xxh3_128_upto16(In in, std::size_t len, secret_reader s, u64 seed) {
     if (len > 8) {
         u64 const lo = in.r64(0);
         u64 hi = in.r64(len - 8);
@@ -281,8 +282,8 @@ constexpr hash128 xxh3_128_upto16(le_reader<B> in, std::size_t len, secret_reade
             xxh64_avalanche(seed ^ s.r64(80) ^ s.r64(88))};
 }
 
-template <class B>
-constexpr product128 mix32(product128 acc, le_reader<B> in, std::size_t a, std::size_t b,
+template <class In>
+constexpr product128 mix32(product128 acc, In in, std::size_t a, std::size_t b,
                            secret_reader s, std::size_t sat, u64 seed) {
     acc.lo += mix16(in, a, s, sat, seed);
     acc.lo ^= in.r64(b) + in.r64(b + 8);
@@ -296,8 +297,8 @@ constexpr hash128 xxh3_128_finish(product128 acc, std::size_t len, u64 seed) {
     return {xxh3_avalanche(acc.lo + acc.hi), 0 - xxh3_avalanche(hi)};
 }
 
-template <class B>
-constexpr hash128 xxh3_128_upto240(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
+template <class In>
+constexpr hash128 xxh3_128_upto240(In in, std::size_t len, secret_reader s, u64 seed) {
     product128 acc{len * prime64_1, 0};
     if (len <= 128) {
         for (std::size_t i = (len - 1) / 32 + 1; i-- > 0;)
@@ -316,8 +317,8 @@ constexpr hash128 xxh3_128_upto240(le_reader<B> in, std::size_t len, secret_read
 
 using xxh3_acc = std::array<u64, 8>;
 
-template <class B>
-constexpr void xxh3_stripe(xxh3_acc& acc, le_reader<B> in, std::size_t at, secret_reader s,
+template <class In>
+constexpr void xxh3_stripe(xxh3_acc& acc, In in, std::size_t at, secret_reader s,
                            std::size_t sat) {
     for (std::size_t i = 0; i < 8; ++i) {
         u64 const v = in.r64(at + 8 * i), key = v ^ s.r64(sat + 8 * i);
@@ -331,8 +332,8 @@ constexpr void xxh3_scramble(xxh3_acc& acc, secret_reader s, std::size_t sat) {
         acc[i] = (xorshift(acc[i], 47) ^ s.r64(sat + 8 * i)) * prime32_1;
 }
 
-template <class B>
-constexpr xxh3_acc xxh3_long_accumulate(le_reader<B> in, std::size_t len, secret_reader s) {
+template <class In>
+constexpr xxh3_acc xxh3_long_accumulate(In in, std::size_t len, secret_reader s) {
     xxh3_acc acc = {prime32_3, prime64_1, prime64_2, prime64_3,
                     prime64_4, prime32_2, prime64_5, prime32_1};
     std::size_t const blocks = (len - 1) / 1024;
@@ -413,6 +414,43 @@ constexpr hash128 constexpr_xxh3_128(std::span<const std::byte> b, u64 seed = 0)
 }
 
 constexpr hash128 from_xxh(XXH128_hash_t h) { return {h.low64, h.high64}; }
+
+/// XXH3-128 (seed 0) of the first Len bytes of `w` (little-endian), 17 <= Len <= 128: the bits
+/// of xxh3_128_runtime over the same bytes. Every offset is a constant, so an unaligned read is
+/// two words shifted together in registers: no load straddles two recent stores, which would
+/// stall for longer than hashing a short input takes.
+template <std::size_t Len, std::size_t W>
+hash128 xxh3_128_words(const std::array<u64, W>& w) noexcept {
+    static_assert(Len > 16 && Len <= 128 && Len <= 8 * W);
+    auto const read = [&w]<std::size_t At>(std::integral_constant<std::size_t, At>) {
+        if constexpr (At % 8 == 0)
+            return w[At / 8];
+        else
+            return (w[At / 8] >> (8 * (At % 8))) | (w[At / 8 + 1] << (64 - 8 * (At % 8)));
+    };
+    constexpr secret_reader s{xxh3_default_secret.data()};
+    auto const mix16 = [&]<std::size_t At, std::size_t Sat>(std::integral_constant<std::size_t, At>,
+                                                            std::integral_constant<std::size_t, Sat>) {
+        constexpr u64 k0 = s.r64(Sat), k1 = s.r64(Sat + 8);
+        return mul_fold64(read(std::integral_constant<std::size_t, At>{}) ^ k0,
+                          read(std::integral_constant<std::size_t, At + 8>{}) ^ k1);
+    };
+    constexpr std::size_t rounds = (Len - 1) / 32 + 1;
+    product128 acc{Len * prime64_1, 0};
+    // As xxh3_128_upto240: round i mixes 16 bytes from each end, the innermost pair first.
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+        auto const round = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+            using a = std::integral_constant<std::size_t, 16 * I>;
+            using b = std::integral_constant<std::size_t, Len - 16 * (I + 1)>;
+            acc.lo += mix16(a{}, std::integral_constant<std::size_t, 32 * I>{});
+            acc.lo ^= read(b{}) + read(std::integral_constant<std::size_t, b::value + 8>{});
+            acc.hi += mix16(b{}, std::integral_constant<std::size_t, 32 * I + 16>{});
+            acc.hi ^= read(a{}) + read(std::integral_constant<std::size_t, a::value + 8>{});
+        };
+        (round(std::integral_constant<std::size_t, rounds - 1 - J>{}), ...);
+    }(std::make_index_sequence<rounds>{});
+    return xxh3_128_finish(acc, Len, 0);
+}
 
 /// One-shot XXH3-128 of n bytes at p, through libxxhash.
 inline hash128 xxh3_128_runtime(const void* p, std::size_t n) noexcept {

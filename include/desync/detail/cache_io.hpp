@@ -8,14 +8,19 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstddef>
 #include <desync/detail/memo_value.hpp>
 #include <desync/error.hpp>
 #include <filesystem>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace desync::detail {
@@ -139,6 +144,71 @@ class atomic_file {
     int fd_ = -1;
     std::size_t written_ = 0;
     bool committed_ = false;
+};
+
+/// Writes a file's chunks on a thread of its own, so that making the next chunk overlaps copying
+/// this one to the kernel (and the disk's writeback of it). One chunk in flight; a failed write
+/// is rethrown by the next put() or by finish().
+class chunk_writer {
+  public:
+    explicit chunk_writer(atomic_file& out) : out_(out), thread_([this] { run(); }) {}
+    chunk_writer(const chunk_writer&) = delete;
+    chunk_writer& operator=(const chunk_writer&) = delete;
+    ~chunk_writer() { stop(); }
+
+    /// Hands `chunk` over (it comes back empty, with the capacity of an earlier chunk).
+    void put(std::string& chunk) {
+        std::unique_lock l(mutex_);
+        changed_.wait(l, [&] { return !full_; });
+        if (error_) std::rethrow_exception(error_);
+        std::swap(chunk, chunk_);
+        chunk.clear();
+        full_ = true;
+        changed_.notify_all();
+    }
+
+    /// Waits until every chunk is written.
+    void finish() {
+        stop();
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    void run() noexcept {
+        std::unique_lock l(mutex_);
+        for (;;) {
+            changed_.wait(l, [&] { return full_ || stopping_; });
+            if (!full_) return;
+            l.unlock();
+            std::exception_ptr e;
+            try {
+                if (!error_) out_.write(chunk_.data(), chunk_.size());
+            } catch (...) {
+                e = std::current_exception();
+            }
+            l.lock();
+            if (e) error_ = e;
+            full_ = false;
+            changed_.notify_all();
+        }
+    }
+    void stop() noexcept {
+        {
+            std::lock_guard l(mutex_);
+            stopping_ = true;
+            changed_.notify_all();
+        }
+        if (thread_.joinable()) thread_.join();
+    }
+
+    atomic_file& out_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::string chunk_;
+    bool full_ = false;
+    bool stopping_ = false;
+    std::exception_ptr error_;
+    std::thread thread_;  // last: it starts once the rest is made
 };
 
 }  // namespace desync::detail

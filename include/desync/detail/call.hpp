@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -35,10 +36,28 @@ passed_t<S> pass_arg(S& stored) noexcept {
 }
 
 /// What a call is given besides its arguments: calls to wait for (desync::after) and units to
-/// hold while it runs (desync::needs).
+/// hold while it runs (desync::needs). Most calls have neither, and then hold no memory: the
+/// options pass through several calls by value, and a hit returns before using them.
 struct call_options {
-    ordering order;
-    resource_request res;
+    struct extras {
+        ordering order;
+        resource_request res;
+    };
+    std::unique_ptr<extras> x;  // null: no ordering, no units
+
+    call_options() noexcept = default;
+    call_options(ordering order, resource_request res)
+        : x(std::make_unique<extras>(extras{std::move(order), std::move(res)})) {}
+
+    /// The options, to be added to.
+    extras& extra() {
+        if (!x) x = std::make_unique<extras>();
+        return *x;
+    }
+    std::size_t order_size() const noexcept { return x ? x->order.size() : 0; }
+    bool has_res() const noexcept { return x && !x->res.empty(); }
+    ordering take_order() noexcept { return x ? std::move(x->order) : ordering{}; }
+    resource_request take_res() noexcept { return x ? std::move(x->res) : resource_request{}; }
 };
 
 /// A lazy that already holds its value.
@@ -69,14 +88,14 @@ public:
 
     template <class... A>
     call_task(core_ref callee, Invoker inv, call_options opts, A&&... a)
-        : result_task<value_type>(input_count + opts.order.size() || !opts.res.empty()
+        : result_task<value_type>(input_count + opts.order_size() || opts.has_res()
                                       ? task_state::pending
                                       : task_state::queued),
           callee_(std::move(callee)),
           inv_(std::in_place, std::move(inv)),
           args_(std::in_place, std::forward<A>(a)...),
-          order_(std::move(opts.order)),
-          res_(std::move(opts.res)) {}
+          order_(opts.take_order()),
+          res_(opts.take_res()) {}
 
     fn_core& callee() const noexcept { return *callee_.get(); }
     const std::tuple<S...>& args() const noexcept { return args_.get(); }
@@ -301,10 +320,10 @@ auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call
     using value_t = typename task_t::value_type;
     fn_core& core = *callee.get();
     const bool root = tl_frame.sc == nullptr;
-    if (core.default_needs && opts.res.empty()) opts.res = resolve_needs(*core.default_needs);
+    if (core.default_needs && !opts.has_res()) opts.extra().res = resolve_needs(*core.default_needs);
     if constexpr (task_t::input_count == 0 &&
                   (std::is_constructible_v<stored_t<Params, I, A>, const A&> && ...)) {
-        if (!root && opts.order.empty())
+        if (!root && opts.order_size() == 0)
             if (auto hit = memo_hooks::probe_values<value_t, stored_t<Params, I, A>...>(
                     core, tl_frame.root, as_stored<stored_t<Params, I, A>>(a)...);
                 hit.valid())

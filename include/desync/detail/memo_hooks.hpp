@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <desync/detail/fn_core.hpp>
 #include <desync/detail/memo_key.hpp>
@@ -18,6 +19,7 @@
 #include <desync/detail/trace_hooks.hpp>
 #include <desync/detail/traits.hpp>
 #include <exception>
+#include <new>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -130,12 +132,30 @@ template <class V>
 class taken_value {
   public:
     static constexpr bool copied = std::is_trivially_copyable_v<V> && sizeof(V) <= 64;
+    /// Whether the table may keep a copy of the value in a quick cell (memo_quick.hpp).
+    static constexpr bool quick = quick_value_v<V>;
 
     void operator()(const value_ptr& v) {
         if constexpr (copied)
             held_.emplace(static_cast<const typed_value<V>&>(*v).value);
         else
             held_ = v;
+    }
+    /// The bytes of a quick value, for its cell.
+    static quick_bytes bytes_of(const memo_value& v) noexcept
+        requires quick
+    {
+        quick_bytes b = 0;
+        std::memcpy(&b, &static_cast<const typed_value<V>&>(v).value, sizeof(V));
+        return b;
+    }
+    /// Takes a quick value from the bytes of its cell.
+    void operator()(const quick_bytes& b) noexcept
+        requires quick
+    {
+        alignas(V) unsigned char object[sizeof(V)];
+        std::memcpy(object, &b, sizeof(V));  // makes a V: it is trivially copyable
+        held_.emplace(*std::launder(reinterpret_cast<const V*>(object)));
     }
     /// The value taken by a hit.
     const V& get() const noexcept {
@@ -152,7 +172,10 @@ class taken_value {
 template <>
 class taken_value<void> {
   public:
+    static constexpr bool quick = true;
     void operator()(const value_ptr&) noexcept {}
+    static quick_bytes bytes_of(const memo_value&) noexcept { return 0; }
+    void operator()(const quick_bytes&) noexcept {}
 };
 
 /// A lazy that already holds a copy of the value a hit took.
@@ -189,12 +212,8 @@ struct memo_frame {
 /// One frame per memoizable body running on this thread: a body waiting for a call may run it
 /// here, nested. A body that failed leaves its frame; the next look drops it.
 inline std::vector<memo_frame>& memo_frames() {
-    // Frames hold tasks: the thread's task allocator must outlive them, so it is made first
-    // (thread-locals are destroyed in the reverse order of their construction).
-    thread_local std::vector<memo_frame> frames = [] {
-        task_alloc::deallocate(task_alloc::allocate(sizeof(void*)), sizeof(void*));
-        return std::vector<memo_frame>{};
-    }();
+    // Frames hold tasks; freed after the thread's task cache, they go to the heap.
+    thread_local std::vector<memo_frame> frames;
     return frames;
 }
 
@@ -289,6 +308,13 @@ struct memo_hooks {
             if (parent) parent->children.push_back(key);
             if (!look) return {};
             taken_value<V> taken;
+            if constexpr (taken_value<V>::quick) {
+                quick_bytes bytes;
+                if (!trace_hooks::on() && table->find_quick(key, &type_tag<V>, bytes)) {
+                    taken(bytes);
+                    return ready_lazy<V>(taken);
+                }
+            }
             memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>);
             if (f.hit) return served<V>(callee, key, taken, f.saved_ns);
             if (f.running) return shared<V>(callee, key, std::move(f.running));

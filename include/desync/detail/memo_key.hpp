@@ -4,8 +4,11 @@
 // size, and the shapes of what it is made of (an aggregate's fields, a container's elements),
 // so that a struct that gains or changes a field no longer matches results saved before.
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <desync/detail/value_kind.hpp>
 #include <desync/hash.hpp>
 #include <desync/xxhash.hpp>
@@ -80,14 +83,62 @@ inline constexpr bool memo_eligible_v = (hashable<K> && ...) &&
                                         (std::is_void_v<V> ||
                                          (std::is_object_v<V> && std::is_copy_constructible_v<V>));
 
-/// The memo key of a call of the function whose full hash is `callee` with `values`.
+/// The memo key of a call of the function whose full hash is `callee` with `values`: XXH3-128
+/// of 16 bytes (callee, call_signature) followed by what hash_append writes for each value.
 template <class V, class... K>
-hash128 memo_key(std::uint64_t callee, const K&... values) {
+hash128 memo_key_streamed(std::uint64_t callee, const K&... values) {
     hasher h;
     std::uint64_t const head[2] = {callee, call_signature<V, K...>};
     h.write(head, sizeof head);  // 16 bytes: a range that follows stays 16-byte aligned
     (hash_append(h, values), ...);
     return h.digest();
+}
+
+/// A value that hash_append writes as its own bytes, and that fits in a word.
+template <class T>
+inline constexpr bool word_sized_scalar_v =
+    (kind_of<T>() == value_kind::bits || kind_of<T>() == value_kind::boolean) && sizeof(T) <= 8;
+
+/// The bytes of memo_key_streamed's input when every value is a word-sized scalar.
+template <class... K>
+inline constexpr std::size_t packed_key_size = 16 + (std::size_t{0} + ... + sizeof(K));
+
+template <class... K>
+inline constexpr bool packed_key_v = std::endian::native == std::endian::little &&
+                                     (word_sized_scalar_v<K> && ...) && sizeof...(K) > 0 &&
+                                     packed_key_size<K...> <= 128;
+
+/// Appends the bytes of `v` at byte `at` of `w` (zeroed there), with shifts.
+template <std::size_t W, class T>
+constexpr void pack_bytes(std::array<std::uint64_t, W>& w, std::size_t& at, const T& v) noexcept {
+    std::uint64_t bits = 0;
+    if constexpr (std::is_same_v<T, bool>)
+        bits = v ? 1 : 0;
+    else
+        std::memcpy(&bits, &v, sizeof v);
+    std::size_t const q = at / 8, r = at % 8;
+    w[q] |= bits << (8 * r);
+    if (r + sizeof(T) > 8) w[q + 1] |= bits >> (64 - 8 * r);
+    at += sizeof(T);
+}
+
+/// The memo key of a call of the function whose full hash is `callee` with `values`. Scalar
+/// arguments (the common case of a hit) are packed into words in registers, and hashed from
+/// there to the same bits as memo_key_streamed: written to memory piece by piece, they would
+/// be read back across the pieces, which stalls the load for longer than the hash takes.
+template <class V, class... K>
+hash128 memo_key(std::uint64_t callee, const K&... values) {
+    if constexpr (packed_key_v<K...>) {
+        constexpr std::size_t size = packed_key_size<K...>;
+        std::array<std::uint64_t, (size + 7) / 8> w{};
+        w[0] = callee;
+        w[1] = call_signature<V, K...>;
+        std::size_t at = 16;
+        (pack_bytes(w, at, values), ...);
+        return xxh3_128_words<size>(w);
+    } else {
+        return memo_key_streamed<V>(callee, values...);
+    }
 }
 
 }  // namespace desync::detail

@@ -41,6 +41,9 @@ class memo_map {
         return {&slots_[i], true};
     }
 
+    /// The key of a slot (from find or try_emplace).
+    const hash128& key_of(const Slot* s) const noexcept { return keys_[index_of(s)]; }
+
     /// Removes a slot (from find or try_emplace); other slots may move.
     void erase(Slot* s) noexcept {
         std::size_t hole = index_of(s);

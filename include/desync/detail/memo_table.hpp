@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <desync/detail/fn_core.hpp>
 #include <desync/detail/memo_map.hpp>
+#include <desync/detail/memo_quick.hpp>
 #include <desync/detail/memo_value.hpp>
 #include <desync/detail/task.hpp>
 #include <desync/detail/work_deque.hpp>
@@ -95,6 +96,7 @@ struct memo_slot {
 struct alignas(64) memo_shard {
     memo_lock lock;
     memo_map<memo_slot> slots;
+    quick_cells quick;  // small values served without the lock
     std::unordered_map<hash128, running_call> running;  // share_results: calls in flight
 };
 
@@ -146,6 +148,13 @@ class memo_table {
         }
         if (found.first_use) record_subtree(*found.first_use);
         return found;
+    }
+
+    /// A hit on a quick value (quick_value_v) without the shard's lock: true, with its bytes,
+    /// if `key` holds an installed value of type tag `tag` that this run has recorded already.
+    /// False means only "take the lock and look" (find).
+    bool find_quick(const hash128& key, const void* tag, quick_bytes& out) noexcept {
+        return !bounded() && shard(key).quick.read(key, tag, out);
     }
 
     /// Records this run's result for `key`.
@@ -240,6 +249,11 @@ class memo_table {
                 if (s.recorded != s.installed) found.first_use = s.installed;
                 served(sh, s);
                 take(s.installed);
+                // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
+                // recorded too, which find does before this probe returns.
+                if constexpr (Take::quick)
+                    if (!bounded() && !sh.quick.holds(key))
+                        sh.quick.fill(key, tag, Take::bytes_of(*s.installed), sh.slots.size());
                 return found;
             }
             if (s.blob) {
@@ -328,6 +342,7 @@ class memo_table {
     void edit_all(Change change) {
         for (memo_shard& sh : shards_) {
             std::lock_guard l(sh.lock);
+            sh.quick.forget_all();
             sh.slots.for_each([&](const hash128&, memo_slot& s) { edit_at(sh, &s, change, false); });
             sh.slots.retain_if([](const memo_slot& s) { return !s.empty(); });
         }
@@ -339,9 +354,11 @@ class memo_table {
     }
 
     // Applies `change` to a slot and keeps the totals; a slot left empty goes, unless the
-    // caller removes empty slots itself (`erase_empty` false). Shard locked.
+    // caller removes empty slots itself (`erase_empty` false). Its quick cell goes first.
+    // Shard locked.
     template <class Change>
     void edit_at(memo_shard& sh, memo_slot* slot, Change&& change, bool erase_empty = true) {
+        sh.quick.forget(sh.slots.key_of(slot));
         memo_slot& s = *slot;
         bool const had = s.has_installed();
         bool const existed = !s.empty();

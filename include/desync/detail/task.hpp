@@ -81,8 +81,13 @@ public:
     }
 
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    /// The last reference frees the task. A count of 1 is this caller's reference alone, and
+    /// nobody else can add one (that takes a reference already), so it needs no atomic
+    /// read-modify-write, which would wait for this thread's pending stores.
     void release() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+        if (refs_.load(std::memory_order_acquire) == 1 ||
+            refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            delete this;
     }
 
     task_state state(std::memory_order order = std::memory_order_acquire) const noexcept {

@@ -23,13 +23,15 @@ public:
     static void* allocate(std::size_t size) {
 #ifndef DESYNC_DETAIL_PLAIN_TASK_ALLOC
         if (int c = size_class(size); c >= 0) {
-            auto& list = local().lists_[c];
+            cache& l = local();
+            free_list& list = l.lists[c];
             if (list.head) {
                 block* b = list.head;
                 list.head = b->next;
                 --list.count;
                 return b;
             }
+            if (!l.owned && !l.exited) own();
             return ::operator new(class_size(c));
         }
 #endif
@@ -39,8 +41,9 @@ public:
     static void deallocate(void* p, std::size_t size) noexcept {
 #ifndef DESYNC_DETAIL_PLAIN_TASK_ALLOC
         if (int c = size_class(size); c >= 0) {
-            auto& list = local().lists_[c];
-            if (list.count < max_cached) {
+            cache& l = local();
+            free_list& list = l.lists[c];
+            if (l.owned && list.count < max_cached) {
                 list.head = ::new (p) block{list.head};
                 ++list.count;
                 return;
@@ -63,6 +66,25 @@ private:
         block* head = nullptr;
         std::size_t count = 0;
     };
+    // Trivial, so that reaching it costs no guard: the blocks are freed by an owner made at
+    // the thread's first allocation (until then, and after it is gone, frees go to the heap).
+    struct cache {
+        free_list lists[classes];
+        bool owned;
+        bool exited;
+    };
+    struct owner {
+        ~owner() {
+            cache& l = local();
+            l.owned = false;
+            l.exited = true;
+            for (free_list& list : l.lists)
+                while (block* b = list.head) {
+                    list.head = b->next;
+                    ::operator delete(b);
+                }
+        }
+    };
 
     static constexpr std::size_t class_size(int c) { return std::size_t{128} << c; }
     static constexpr int size_class(std::size_t size) {
@@ -71,19 +93,15 @@ private:
         return -1;
     }
 
-    ~task_alloc() {
-        for (int c = 0; c < classes; ++c)
-            while (block* b = lists_[c].head) {
-                lists_[c].head = b->next;
-                ::operator delete(b);
-            }
+    static cache& local() noexcept {
+        thread_local constinit cache l{};
+        return l;
     }
-    static task_alloc& local() {
-        thread_local task_alloc cache;
-        return cache;
+    static void own() {
+        thread_local owner o;
+        (void)o;
+        local().owned = true;
     }
-
-    free_list lists_[classes];
 };
 
 }  // namespace desync::detail
