@@ -168,8 +168,8 @@ constexpr u64 xxh64_converge(const u64 (&v)[4]) {
 }
 
 // The tail (len % 32 bytes from `at`) and the final mix.
-template <class In>
-constexpr u64 xxh64_finalize(u64 h, In in, std::size_t at, std::size_t len) {
+template <class B>
+constexpr u64 xxh64_finalize(u64 h, le_reader<B> in, std::size_t at, std::size_t len) {
     len &= 31;
     for (; len >= 8; len -= 8, at += 8)
         h = rotl(h ^ xxh64_round(0, in.r64(at)), 27) * prime64_1 + prime64_4;
@@ -208,13 +208,13 @@ constexpr u64 rrmxmx(u64 h, u64 len) {
     return xorshift(h * 0x9FB21C651E98DF25ULL, 28);
 }
 
-template <class In>
-constexpr u64 mix16(In in, std::size_t at, secret_reader s, std::size_t sat, u64 seed) {
+template <class B>
+constexpr u64 mix16(le_reader<B> in, std::size_t at, secret_reader s, std::size_t sat, u64 seed) {
     return mul_fold64(in.r64(at) ^ (s.r64(sat) + seed), in.r64(at + 8) ^ (s.r64(sat + 8) - seed));
 }
 
-template <class In>
-constexpr u64 xxh3_64_upto16(In in, std::size_t len, secret_reader s, u64 seed) {
+template <class B>
+constexpr u64 xxh3_64_upto16(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
     if (len > 8) {
         u64 const lo = in.r64(0) ^ ((s.r64(24) ^ s.r64(32)) + seed);
         u64 const hi = in.r64(len - 8) ^ ((s.r64(40) ^ s.r64(48)) - seed);
@@ -233,8 +233,8 @@ constexpr u64 xxh3_64_upto16(In in, std::size_t len, secret_reader s, u64 seed) 
     return xxh64_avalanche(seed ^ s.r64(56) ^ s.r64(64));
 }
 
-template <class In>
-constexpr u64 xxh3_64_upto240(In in, std::size_t len, secret_reader s, u64 seed) {
+template <class B>
+constexpr u64 xxh3_64_upto240(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
     u64 acc = len * prime64_1;
     if (len <= 128) {
         // Pairs of 16-byte blocks from both ends, moving inward as the input grows.
@@ -249,8 +249,8 @@ constexpr u64 xxh3_64_upto240(In in, std::size_t len, secret_reader s, u64 seed)
     return xxh3_avalanche(acc + mix16(in, len - 16, s, 136 - 17, seed));
 }
 
-template <class In>
-constexpr hash128 xxh3_128_upto16(In in, std::size_t len, secret_reader s, u64 seed) {
+template <class B>
+constexpr hash128 xxh3_128_upto16(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
     if (len > 8) {
         u64 const lo = in.r64(0);
         u64 hi = in.r64(len - 8);
@@ -282,8 +282,8 @@ constexpr hash128 xxh3_128_upto16(In in, std::size_t len, secret_reader s, u64 s
             xxh64_avalanche(seed ^ s.r64(80) ^ s.r64(88))};
 }
 
-template <class In>
-constexpr product128 mix32(product128 acc, In in, std::size_t a, std::size_t b,
+template <class B>
+constexpr product128 mix32(product128 acc, le_reader<B> in, std::size_t a, std::size_t b,
                            secret_reader s, std::size_t sat, u64 seed) {
     acc.lo += mix16(in, a, s, sat, seed);
     acc.lo ^= in.r64(b) + in.r64(b + 8);
@@ -297,8 +297,8 @@ constexpr hash128 xxh3_128_finish(product128 acc, std::size_t len, u64 seed) {
     return {xxh3_avalanche(acc.lo + acc.hi), 0 - xxh3_avalanche(hi)};
 }
 
-template <class In>
-constexpr hash128 xxh3_128_upto240(In in, std::size_t len, secret_reader s, u64 seed) {
+template <class B>
+constexpr hash128 xxh3_128_upto240(le_reader<B> in, std::size_t len, secret_reader s, u64 seed) {
     product128 acc{len * prime64_1, 0};
     if (len <= 128) {
         for (std::size_t i = (len - 1) / 32 + 1; i-- > 0;)
@@ -317,8 +317,8 @@ constexpr hash128 xxh3_128_upto240(In in, std::size_t len, secret_reader s, u64 
 
 using xxh3_acc = std::array<u64, 8>;
 
-template <class In>
-constexpr void xxh3_stripe(xxh3_acc& acc, In in, std::size_t at, secret_reader s,
+template <class B>
+constexpr void xxh3_stripe(xxh3_acc& acc, le_reader<B> in, std::size_t at, secret_reader s,
                            std::size_t sat) {
     for (std::size_t i = 0; i < 8; ++i) {
         u64 const v = in.r64(at + 8 * i), key = v ^ s.r64(sat + 8 * i);
@@ -332,8 +332,8 @@ constexpr void xxh3_scramble(xxh3_acc& acc, secret_reader s, std::size_t sat) {
         acc[i] = (xorshift(acc[i], 47) ^ s.r64(sat + 8 * i)) * prime32_1;
 }
 
-template <class In>
-constexpr xxh3_acc xxh3_long_accumulate(In in, std::size_t len, secret_reader s) {
+template <class B>
+constexpr xxh3_acc xxh3_long_accumulate(le_reader<B> in, std::size_t len, secret_reader s) {
     xxh3_acc acc = {prime32_3, prime64_1, prime64_2, prime64_3,
                     prime64_4, prime32_2, prime64_5, prime32_1};
     std::size_t const blocks = (len - 1) / 1024;

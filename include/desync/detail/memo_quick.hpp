@@ -60,11 +60,12 @@ class quick_cells {
 
     // --- writers: the shard's lock held
 
-    /// Gives `key` a cell holding `bytes` (tag non-null). `entries`: the shard's size, which
-    /// the cells grow with. Does nothing if memory runs out.
+    /// Gives `key` a cell holding `bytes` (tag non-null), unless it has one. `entries`: the
+    /// shard's size, which the cells grow with. Does nothing if memory runs out.
     void fill(const hash128& key, const void* tag, const quick_bytes& bytes,
               std::size_t entries) noexcept {
         block* b = current_.load(std::memory_order_relaxed);
+        if (b && b->find(key)) return;  // its value: a key's cell goes before its value changes
         std::size_t const want = wanted_cells(entries);
         std::unique_ptr<block> grown;
         if (!b || b->cells < want) {
@@ -79,10 +80,8 @@ class quick_cells {
         }
         cell* set = b->set(key);
         cell* free = nullptr;
-        for (std::size_t i = 0; i < ways; ++i) {
-            if (set[i].holds(key)) free = &set[i];
-            if (!free && !set[i].tag.load(std::memory_order_relaxed)) free = &set[i];
-        }
+        for (std::size_t i = 0; i < ways && !free; ++i)
+            if (!set[i].tag.load(std::memory_order_relaxed)) free = &set[i];
         if (!free) free = &set[b->next_victim++ % ways];
         free->low.store(key.low, std::memory_order_relaxed);
         free->high.store(key.high, std::memory_order_relaxed);
@@ -94,14 +93,11 @@ class quick_cells {
     /// Empties the cell of `key`, if it has one.
     void forget(const hash128& key) noexcept {
         block* b = current_.load(std::memory_order_relaxed);
-        if (!b) return;
-        cell* set = b->set(key);
-        for (std::size_t i = 0; i < ways; ++i) {
-            if (!set[i].holds(key)) continue;
-            begin_write();
-            set[i].tag.store(nullptr, std::memory_order_relaxed);
-            end_write();
-        }
+        cell* c = b ? b->find(key) : nullptr;
+        if (!c) return;
+        begin_write();
+        c->tag.store(nullptr, std::memory_order_relaxed);
+        end_write();
     }
 
     /// Empties every cell (their memory stays: a reader may be looking at it).
@@ -112,16 +108,6 @@ class quick_cells {
         for (std::size_t i = 0; i < b->cells; ++i)
             b->cell_at(i).tag.store(nullptr, std::memory_order_relaxed);
         end_write();
-    }
-
-    /// True if `key` has a cell.
-    bool holds(const hash128& key) const noexcept {
-        const block* b = current_.load(std::memory_order_relaxed);
-        if (!b) return false;
-        const cell* set = b->set(key);
-        for (std::size_t i = 0; i < ways; ++i)
-            if (set[i].holds(key)) return true;
-        return false;
     }
 
   private:
@@ -146,6 +132,13 @@ class quick_cells {
         cell* set(const hash128& key) const noexcept {
             // Bits above the shard's and the map's: keys are uniformly random.
             return storage[(key.low >> 32) & (cells / ways - 1)].way;
+        }
+        // The cell of `key`, if it has one (writers).
+        cell* find(const hash128& key) const noexcept {
+            cell* s = set(key);
+            for (std::size_t i = 0; i < ways; ++i)
+                if (s[i].holds(key)) return &s[i];
+            return nullptr;
         }
     };
 

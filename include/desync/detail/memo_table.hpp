@@ -252,7 +252,7 @@ class memo_table {
                 // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
                 // recorded too, which find does before this probe returns.
                 if constexpr (Take::quick)
-                    if (!bounded() && !sh.quick.holds(key))
+                    if (!bounded())
                         sh.quick.fill(key, tag, Take::bytes_of(*s.installed), sh.slots.size());
                 return found;
             }
