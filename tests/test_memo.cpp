@@ -662,6 +662,128 @@ TEST_CASE("quick hits racing set_cache see only an installed value", "[memo][qui
     REQUIRE(cell_sum(80).get() == cell_expected(2000, 80));
 }
 
+// A quick value whose argument does not pack into a word: its cell is named by the key.
+DESYNC_FN(cell_named, [](std::string s) {
+    ++cell_runs;
+    return static_cast<int>(s.size()) + cell_base.load();
+});
+DESYNC_FN(cell_named_sum, [](int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i) sum += cell_named(std::string(1 + i % 8, 'x')).get();
+    return sum;
+});
+
+TEST_CASE("quick hits on keys named by their hash follow set_cache", "[memo][quick]") {
+    auto recorded_with = [](int base) {
+        cell_base = base;
+        cell_named_sum.clear_cache();
+        cell_named_sum(8).get();
+        return cell_named_sum.get_cache();
+    };
+    desync::cache const a = recorded_with(1000), b = recorded_with(2000);
+    cell_base = 5000;
+    cell_runs = 0;
+    cell_named_sum.set_cache(a);
+    REQUIRE(cell_named_sum(800).get() == cell_expected(1000, 800) + 800);
+    cell_named_sum.set_cache(b);
+    REQUIRE(cell_named_sum(800).get() == cell_expected(2000, 800) + 800);
+    REQUIRE(cell_runs == 0);
+}
+
+// Many keys: the cells are replaced by larger ones several times while hits go on.
+DESYNC_FN(cell_wide, [](int n) {
+    long sum = 0;
+    for (int i = 0; i < n; ++i) sum += cell_leaf(i).get() + cell_leaf(i).get();
+    return sum;
+});
+
+TEST_CASE("quick hits stay right while the cells grow", "[memo][quick]") {
+    static constexpr int keys = 5000;
+    auto recorded_with = [](int base) {
+        cell_base = base;
+        cell_wide.clear_cache();
+        cell_wide(keys).get();
+        return cell_wide.get_cache();
+    };
+    auto expected = [](int base) { return 2 * (long{base} * keys + long{keys} * (keys - 1) / 2); };
+    desync::cache const a = recorded_with(1000), b = recorded_with(2000);
+    cell_base = 5000;
+    cell_runs = 0;
+    cell_wide.set_cache(a);
+    REQUIRE(cell_wide(keys).get() == expected(1000));
+    REQUIRE(cell_wide(keys).get() == expected(1000));
+    cell_wide.set_cache(b);
+    REQUIRE(cell_wide(keys).get() == expected(2000));
+    REQUIRE(cell_runs == 0);
+}
+
+// n hits on n keys, each checked against what either installed cache holds.
+DESYNC_FN(cell_wide_checked, [](int n) {
+    for (int i = 0; i < n; ++i) {
+        int const got = cell_leaf(i).get();
+        if (got - i != 1000 && got - i != 2000) ++cell_wrong;
+    }
+});
+
+TEST_CASE("quick hits racing set_cache while the cells grow see only installed values",
+          "[memo][quick][threads]") {
+    static constexpr int keys = 3000;
+    auto recorded_with = [](int base) {
+        cell_base = base;
+        cell_wide_checked.clear_cache();
+        cell_wide_checked(keys).get();
+        return cell_wide_checked.get_cache();
+    };
+    desync::cache const a = recorded_with(1000), b = recorded_with(2000);
+    cell_base = 1000;
+    cell_wrong = 0;
+    std::atomic<bool> stop{false};
+    std::thread installer([&] {
+        for (int i = 0; !stop; ++i) cell_wide_checked.set_cache(i % 2 ? a : b);
+    });
+    for (int round = 0; round < 10; ++round) cell_wide_checked(keys).get();
+    stop = true;
+    installer.join();
+    REQUIRE(cell_wrong == 0);
+}
+
+// A hit from a cell inside a memoizable body is one of its children, as a locked hit is: a
+// later hit on that body records it.
+namespace {
+std::atomic<int> kid_runs{0};
+}
+DESYNC_FN(cell_kid, [](int v) {
+    ++kid_runs;
+    return 2 * v;
+});
+DESYNC_FN(cell_mid, [](int m) {
+    int s = m;
+    for (int i = 0; i < 8; ++i) s += cell_kid(i);
+    return s;
+});
+// n >= 0: mid(n), whose kids are first hits (locked, filling cells), then mid(n + 1000), whose
+// kids come from cells. n < 0: mid(-n) alone.
+DESYNC_FN(cell_top, [](int n) {
+    if (n < 0) return cell_mid(-n).get();
+    return cell_mid(n).get() + cell_mid(n + 1000).get();
+});
+
+TEST_CASE("a hit from a cell is recorded as a child of the body that made it", "[memo][quick]") {
+    cell_top.clear_cache();
+    cell_top(0).get();
+    cell_top.set_cache(cell_top.get_cache());
+    kid_runs = 0;
+    REQUIRE(cell_top(1).get() == 1 + 56 + 1001 + 56);
+    REQUIRE(kid_runs == 0);
+    desync::cache const second = cell_top.get_cache();  // mids 0, 1000, 1, 1001, the 8 kids
+    REQUIRE(second.size() == 12);
+    cell_top.clear_cache();
+    cell_top.set_cache(second);
+    REQUIRE(cell_top(-1001).get() == 1001 + 56);
+    // The hit on mid(1001) recorded its subtree: the kids its body got from cells.
+    REQUIRE(cell_top.get_cache().size() == 9);
+}
+
 // ---- keys of scalar arguments, packed in registers (detail/memo_key.hpp)
 
 namespace {

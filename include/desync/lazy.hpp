@@ -48,7 +48,8 @@ public:
         return *this;
     }
     ~lazy() noexcept(false) {
-        if (t_ && t_->is_root() && t_->drop_handle()) finish_root();
+        if (t_ && t_->is_root()) [[unlikely]]
+            drop_root_handle();
     }
     void swap(lazy& o) noexcept { std::swap(t_, o.t_); }
 
@@ -113,6 +114,10 @@ private:
     detail::result_task<T>* checked() const {
         if (!t_) throw error("desync::lazy: this lazy holds no call (default-constructed or moved from)");
         return t_.get();
+    }
+
+    void drop_root_handle() {
+        if (t_->drop_handle()) finish_root();
     }
 
     // The last handle of a root call: wait, and surface an error nobody has read. A call whose

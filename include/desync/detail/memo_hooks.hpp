@@ -304,18 +304,40 @@ struct memo_hooks {
         try {
             memo_frame* parent = current_frame();
             if (!look && !parent) return {};
-            hash128 const key = memo_key<V, K...>(callee_hash(callee), a...);
-            if (parent) parent->children.push_back(key);
-            if (!look) return {};
+            std::uint64_t const callee_id = callee_hash(callee);
             taken_value<V> taken;
-            if constexpr (taken_value<V>::quick) {
-                quick_bytes bytes;
-                if (!trace_hooks::on() && table->find_quick(key, &type_tag<V>, bytes)) {
+            // A quick value's hit may come from a cell (without a lock), named by the key's
+            // inputs when the arguments pack into a word (without hashing either).
+            constexpr bool quick = taken_value<V>::quick && result_type_id<V> != 0;
+            constexpr bool by_inputs = quick && one_word_key_v<K...> && call_signature<V, K...> != 0;
+            bool const try_cell = quick && look && !trace_hooks::on();
+            quick_inputs in{};
+            auto from_cell = [&](hash128& key) {
+                if constexpr (quick) {
+                    quick_bytes bytes;
+                    if (!try_cell || !table->find_quick(in, bytes, key)) return false;
                     taken(bytes);
+                    return true;
+                } else {
+                    return false;
+                }
+            };
+            if constexpr (by_inputs) {
+                in = {callee_id, call_signature<V, K...>, pack_word(a...)};
+                if (hash128 key; from_cell(key)) {
+                    if (parent) parent->children.push_back(key);
                     return ready_lazy<V>(taken);
                 }
             }
-            memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>);
+            hash128 const key = memo_key<V, K...>(callee_id, a...);
+            if (parent) parent->children.push_back(key);
+            if (!look) return {};
+            if constexpr (quick && !by_inputs) {
+                in = {key.low, result_type_id<V>, key.high};
+                if (hash128 same; from_cell(same)) return ready_lazy<V>(taken);
+            }
+            memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>,
+                                       quick ? &in : nullptr);
             if (f.hit) return served<V>(callee, key, taken, f.saved_ns);
             if (f.running) return shared<V>(callee, key, std::move(f.running));
         } catch (...) {  // a user's hash_append or a decoding threw: the call runs instead

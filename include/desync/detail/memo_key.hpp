@@ -122,6 +122,23 @@ constexpr void pack_bytes(std::array<std::uint64_t, W>& w, std::size_t& at, cons
     at += sizeof(T);
 }
 
+/// Whether the arguments pack into one word: then (callee, call_signature, that word) is
+/// everything the key is made of, and names it without hashing (memo_quick.hpp).
+template <class... K>
+inline constexpr bool one_word_key_v = std::endian::native == std::endian::little &&
+                                       (word_sized_scalar_v<K> && ...) &&
+                                       packed_key_size<K...> <= 24;
+
+/// The arguments' bytes packed into one word, as memo_key hashes them.
+template <class... K>
+    requires one_word_key_v<K...>
+constexpr std::uint64_t pack_word(const K&... values) noexcept {
+    std::array<std::uint64_t, 1> w{};
+    [[maybe_unused]] std::size_t at = 0;
+    (pack_bytes(w, at, values), ...);
+    return w[0];
+}
+
 /// The memo key of a call of the function whose full hash is `callee` with `values`. Scalar
 /// arguments (the common case of a hit) are packed into words in registers, and hashed from
 /// there to the same bits as memo_key_streamed: written to memory piece by piece, they would

@@ -1,21 +1,52 @@
 #pragma once
-// Hits without the shard's lock (DESIGN §4): a copy of small installed values, in cells that
-// probes read with a sequence lock and never write. A lock, even uncontended, is two atomic
-// read-modify-writes that each wait for the thread's pending stores: more than the rest of a
-// hit. A cell holds a value only while a hit on it needs no bookkeeping (it is installed, this
-// run recorded it, the table is unbounded); writers, under the shard's lock, forget a key's
-// cell before anything about that key changes.
+// Hits without a lock and, for scalar arguments, without hashing (DESIGN §4): one array of
+// cells per table, holding copies of small installed values, which probes read under a
+// sequence lock per cell and never write. A cell is found by what names its key exactly: when
+// the arguments pack into one word, the callee's full hash, the call's signature and that word
+// (all the key is made of: a hit compares them instead of computing XXH3-128); otherwise the
+// key itself. A cell holds a value only while a hit on it needs no bookkeeping (it is
+// installed, this run recorded it, the table is unbounded); the key's slot knows its cell, and
+// writers forget the cell before anything about that key changes.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <desync/detail/work_deque.hpp>
 #include <desync/xxhash.hpp>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <type_traits>
 #include <vector>
 
 namespace desync::detail {
+
+/// A small lock that never enters the kernel when uncontended.
+class memo_lock {
+  public:
+    void lock() noexcept {
+        std::uint32_t free = 0;
+        if (!state_.compare_exchange_strong(free, 1, std::memory_order_acquire)) [[unlikely]]
+            lock_slow();
+    }
+    void unlock() noexcept {
+        if (state_.exchange(0, std::memory_order_release) == 2) state_.notify_one();
+    }
+
+  private:
+    void lock_slow() noexcept {
+        for (int i = 0; i < 64; ++i) {
+            cpu_relax();
+            std::uint32_t free = 0;
+            if (state_.load(std::memory_order_relaxed) == 0 &&
+                state_.compare_exchange_weak(free, 1, std::memory_order_acquire))
+                return;
+        }
+        while (state_.exchange(2, std::memory_order_acquire) != 0)  // 2: someone may sleep
+            state_.wait(2, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint32_t> state_{0};
+};
 
 /// Results a hit can copy out of a cell: none (void), or trivially copyable in 8 bytes.
 template <class V>
@@ -25,156 +56,153 @@ inline constexpr bool quick_value_v =
 /// The bytes of a quick value.
 using quick_bytes = std::uint64_t;
 
+/// What names a key exactly in a cell: (callee's full hash, call_signature, the arguments
+/// packed in a word), which are all the key is made of, or (key.low, result_type_id, key.high).
+/// `types` is never 0 (0 marks an empty cell).
+struct quick_inputs {
+    std::uint64_t first;
+    std::uint64_t types;
+    std::uint64_t second;
+};
+
 class quick_cells {
   public:
-    static constexpr std::size_t ways = 4;  // cells per set: a set holds any 4 keys
-    static constexpr std::size_t min_cells = 64;
-    static constexpr std::size_t max_cells = 4096;  // per shard: 128 KiB
+    static constexpr std::size_t min_cells = 256;
+    static constexpr std::size_t max_cells = std::size_t{1} << 15;  // 2 MiB
 
     quick_cells() = default;
     quick_cells(const quick_cells&) = delete;
     quick_cells& operator=(const quick_cells&) = delete;
 
-    /// Copies the value of `key` if a cell holds it with type tag `tag`. Never blocks, never
-    /// writes; false when a writer was busy meanwhile (the caller then takes the lock).
-    bool read(const hash128& key, const void* tag, quick_bytes& out) const noexcept {
-        std::uint32_t const before = seq_.load(std::memory_order_acquire);
-        if (before & 1) return false;
-        const block* b = current_.load(std::memory_order_acquire);
-        if (!b) return false;
-        bool found = false;
-        const cell* set = b->set(key);
-        for (std::size_t i = 0; i < ways; ++i) {
-            const cell& c = set[i];
-            if (c.low.load(std::memory_order_relaxed) == key.low &&
-                c.high.load(std::memory_order_relaxed) == key.high &&
-                c.tag.load(std::memory_order_relaxed) == tag) {
-                out = c.bytes.load(std::memory_order_relaxed);
-                found = true;
-                break;
-            }
+    /// Copies the value of the key `in` names, and the key itself, if a cell holds it. Never
+    /// blocks, never writes; false also when a writer was busy with it (take the lock then).
+    bool read(const quick_inputs& in, quick_bytes& out, hash128& key) const noexcept {
+        std::size_t const mask = mask_.load(std::memory_order_acquire);
+        const cell* cells = cells_.load(std::memory_order_acquire);  // at least mask + 1 of them
+        if (!cells) return false;
+        std::size_t i = index(in) & mask;
+        for (int way = 0; way < 2; ++way, i ^= 1) {
+            const cell& c = cells[i];
+            std::uint32_t const before = c.seq.load(std::memory_order_acquire);
+            if (c.types.load(std::memory_order_relaxed) != in.types ||
+                c.first.load(std::memory_order_relaxed) != in.first ||
+                c.second.load(std::memory_order_relaxed) != in.second)
+                continue;
+            out = c.bytes.load(std::memory_order_relaxed);
+            key = {c.key_low.load(std::memory_order_relaxed),
+                   c.key_high.load(std::memory_order_relaxed)};
+            std::atomic_thread_fence(std::memory_order_acquire);
+            return !(before & 1) && c.seq.load(std::memory_order_relaxed) == before;
         }
-        std::atomic_thread_fence(std::memory_order_acquire);
-        return found && seq_.load(std::memory_order_relaxed) == before;
+        return false;
     }
 
-    // --- writers: the shard's lock held
+    // --- writers: the lock of the key's shard held
 
-    /// Gives `key` a cell holding `bytes` (tag non-null), unless it has one. `entries`: the
-    /// shard's size, which the cells grow with. Does nothing if memory runs out.
-    void fill(const hash128& key, const void* tag, const quick_bytes& bytes,
-              std::size_t entries) noexcept {
-        block* b = current_.load(std::memory_order_relaxed);
-        if (b && b->find(key)) return;  // its value: a key's cell goes before its value changes
-        std::size_t const want = wanted_cells(entries);
-        std::unique_ptr<block> grown;
-        if (!b || b->cells < want) {
-            grown = make_block(want);  // before the write section: it may fail
-            if (!grown && !b) return;
+    /// Gives `key` (named by `in`) a cell holding `bytes`, and returns its number + 1 for the
+    /// key's slot; `had` is what the slot held (0: none). Returns 0 if memory runs out.
+    std::uint32_t fill(const quick_inputs& in, const hash128& key, quick_bytes bytes,
+                       std::uint32_t had) noexcept {
+        std::lock_guard g(write_);
+        if (had && holds(had - 1, key)) return had;
+        if (!grow_if_full()) return 0;
+        cell* cells = cells_.load(std::memory_order_relaxed);
+        std::size_t const mask = mask_.load(std::memory_order_relaxed);
+        std::size_t const first = index(in) & mask;
+        std::size_t i = first;
+        if (cells[i].types.load(std::memory_order_relaxed)) {
+            i ^= 1;
+            if (cells[i].types.load(std::memory_order_relaxed)) i = first ^ (next_victim_++ & 1);
         }
-        begin_write();
-        if (grown) {
-            blocks_.push_back(std::move(grown));  // reserved by make_block
-            b = blocks_.back().get();
-            current_.store(b, std::memory_order_release);
-        }
-        cell* set = b->set(key);
-        cell* free = nullptr;
-        for (std::size_t i = 0; i < ways && !free; ++i)
-            if (!set[i].tag.load(std::memory_order_relaxed)) free = &set[i];
-        if (!free) free = &set[b->next_victim++ % ways];
-        free->low.store(key.low, std::memory_order_relaxed);
-        free->high.store(key.high, std::memory_order_relaxed);
-        free->tag.store(tag, std::memory_order_relaxed);
-        free->bytes.store(bytes, std::memory_order_relaxed);
-        end_write();
+        cell& c = cells[i];
+        if (!c.types.load(std::memory_order_relaxed)) ++used_;
+        begin_write(c);
+        c.first.store(in.first, std::memory_order_relaxed);
+        c.types.store(in.types, std::memory_order_relaxed);
+        c.second.store(in.second, std::memory_order_relaxed);
+        c.bytes.store(bytes, std::memory_order_relaxed);
+        c.key_low.store(key.low, std::memory_order_relaxed);
+        c.key_high.store(key.high, std::memory_order_relaxed);
+        end_write(c);
+        return static_cast<std::uint32_t>(i + 1);
     }
 
-    /// Empties the cell of `key`, if it has one.
-    void forget(const hash128& key) noexcept {
-        block* b = current_.load(std::memory_order_relaxed);
-        cell* c = b ? b->find(key) : nullptr;
-        if (!c) return;
-        begin_write();
-        c->tag.store(nullptr, std::memory_order_relaxed);
-        end_write();
-    }
-
-    /// Empties every cell (their memory stays: a reader may be looking at it).
-    void forget_all() noexcept {
-        block* b = current_.load(std::memory_order_relaxed);
-        if (!b) return;
-        begin_write();
-        for (std::size_t i = 0; i < b->cells; ++i)
-            b->cell_at(i).tag.store(nullptr, std::memory_order_relaxed);
-        end_write();
+    /// Empties cell `number - 1` if it still holds `key` (a slot's cell may have gone to
+    /// another key since).
+    void forget(std::uint32_t number, const hash128& key) noexcept {
+        std::lock_guard g(write_);
+        if (!holds(number - 1, key)) return;
+        cell& c = cells_.load(std::memory_order_relaxed)[number - 1];
+        begin_write(c);
+        c.types.store(0, std::memory_order_relaxed);
+        end_write(c);
+        --used_;
     }
 
   private:
-    struct cell {
-        std::atomic<std::uint64_t> low{0}, high{0};
-        std::atomic<const void*> tag{nullptr};  // nullptr: empty
+    struct alignas(64) cell {  // one cache line
+        std::atomic<std::uint32_t> seq{0};  // odd while a writer changes the cell
+        std::atomic<std::uint64_t> types{0};  // 0: empty
+        std::atomic<std::uint64_t> first{0}, second{0};
         std::atomic<std::uint64_t> bytes{0};
-        bool holds(const hash128& key) const noexcept {
-            return tag.load(std::memory_order_relaxed) &&
-                   low.load(std::memory_order_relaxed) == key.low &&
-                   high.load(std::memory_order_relaxed) == key.high;
-        }
-    };
-    struct alignas(64) cell_set {  // two cache lines
-        cell way[ways];
-    };
-    struct block {
-        std::size_t cells;
-        std::unique_ptr<cell_set[]> storage;
-        std::size_t next_victim = 0;  // writers only
-        cell& cell_at(std::size_t i) const noexcept { return storage[i / ways].way[i % ways]; }
-        cell* set(const hash128& key) const noexcept {
-            // Bits above the shard's and the map's: keys are uniformly random.
-            return storage[(key.low >> 32) & (cells / ways - 1)].way;
-        }
-        // The cell of `key`, if it has one (writers).
-        cell* find(const hash128& key) const noexcept {
-            cell* s = set(key);
-            for (std::size_t i = 0; i < ways; ++i)
-                if (s[i].holds(key)) return &s[i];
-            return nullptr;
-        }
+        std::atomic<std::uint64_t> key_low{0}, key_high{0};
     };
 
-    static std::size_t wanted_cells(std::size_t entries) noexcept {
-        std::size_t n = min_cells;
-        while (n < 2 * entries && n < max_cells) n *= 2;
-        return n;
+    // Fibonacci hashing: the top bits of the product depend on all of the input's bits.
+    static std::size_t index(const quick_inputs& in) noexcept {
+        return static_cast<std::size_t>(((in.first + in.second) * 0x9E3779B97F4A7C15ull) >> 40);
     }
 
-    // A block of empty cells, with room for it in blocks_; nullptr if memory ran out.
-    std::unique_ptr<block> make_block(std::size_t cells) noexcept {
+    bool holds(std::size_t i, const hash128& key) const noexcept {
+        const cell* cells = cells_.load(std::memory_order_relaxed);
+        if (!cells || i > mask_.load(std::memory_order_relaxed)) return false;
+        const cell& c = cells[i];
+        return c.types.load(std::memory_order_relaxed) &&
+               c.key_low.load(std::memory_order_relaxed) == key.low &&
+               c.key_high.load(std::memory_order_relaxed) == key.high;
+    }
+
+    // Keeps at least half of the cells free: a fuller array is replaced by an empty one twice
+    // as large (until max_cells). The old one stays, emptied first, for readers still on it.
+    bool grow_if_full() noexcept {
+        cell* old = cells_.load(std::memory_order_relaxed);
+        std::size_t const size = old ? mask_.load(std::memory_order_relaxed) + 1 : 0;
+        if (old && (2 * used_ < size || size >= max_cells)) return true;
+        std::size_t const grown = old ? 2 * size : min_cells;
         try {
-            blocks_.reserve(blocks_.size() + 1);
-            auto b = std::make_unique<block>();
-            b->cells = cells;
-            b->storage = std::make_unique<cell_set[]>(cells / ways);
-            return b;
+            arrays_.reserve(arrays_.size() + 1);
+            arrays_.push_back(std::make_unique<cell[]>(grown));
         } catch (const std::bad_alloc&) {
-            return nullptr;
+            return old != nullptr;
         }
+        for (std::size_t i = 0; old && i < size; ++i) {
+            begin_write(old[i]);
+            old[i].types.store(0, std::memory_order_relaxed);
+            end_write(old[i]);
+        }
+        used_ = 0;
+        // A reader takes the mask first: a new mask comes with a new (larger) array.
+        cells_.store(arrays_.back().get(), std::memory_order_release);
+        mask_.store(grown - 1, std::memory_order_release);
+        return true;
     }
 
-    void begin_write() noexcept {
-        seq_.store(seq_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    static void begin_write(cell& c) noexcept {
+        c.seq.store(c.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_release);
     }
-    void end_write() noexcept {
-        seq_.store(seq_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    static void end_write(cell& c) noexcept {
+        c.seq.store(c.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
-    std::atomic<std::uint32_t> seq_{0};  // odd while a writer changes the cells
-    std::atomic<block*> current_{nullptr};
-    // Every block made, the current one last: a reader may still look at an older one (its
-    // sequence check then fails), so they all live as long as the table (at most twice the
-    // largest).
-    std::vector<std::unique_ptr<block>> blocks_;
+    std::atomic<cell*> cells_{nullptr};
+    std::atomic<std::size_t> mask_{0};
+    memo_lock write_;
+    std::size_t used_ = 0;         // cells holding a key (writers)
+    std::size_t next_victim_ = 0;  // writers
+    // Every array made, the current one last: a reader may still look at an older one (emptied
+    // when it was replaced), so they all live as long as the table (at most twice the largest).
+    std::vector<std::unique_ptr<cell[]>> arrays_;
 };
 
 }  // namespace desync::detail

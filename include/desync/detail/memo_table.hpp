@@ -27,33 +27,6 @@
 
 namespace desync::detail {
 
-/// A small lock that never enters the kernel when uncontended: probes hold it for a lookup.
-class memo_lock {
-  public:
-    void lock() noexcept {
-        std::uint32_t free = 0;
-        if (!state_.compare_exchange_strong(free, 1, std::memory_order_acquire)) [[unlikely]]
-            lock_slow();
-    }
-    void unlock() noexcept {
-        if (state_.exchange(0, std::memory_order_release) == 2) state_.notify_one();
-    }
-
-  private:
-    void lock_slow() noexcept {
-        for (int i = 0; i < 64; ++i) {
-            cpu_relax();
-            std::uint32_t free = 0;
-            if (state_.load(std::memory_order_relaxed) == 0 &&
-                state_.compare_exchange_weak(free, 1, std::memory_order_acquire))
-                return;
-        }
-        while (state_.exchange(2, std::memory_order_acquire) != 0)  // 2: someone may sleep
-            state_.wait(2, std::memory_order_relaxed);
-    }
-    std::atomic<std::uint32_t> state_{0};
-};
-
 /// share_results: a call in flight, and the type_tag of its result.
 struct running_call {
     task_ref<> task;
@@ -67,7 +40,8 @@ struct memo_slot {
     value_ptr recorded;        // recorded by this run: what get_cache() returns
     record_ptr recorded_blob;  // or an undecoded record, recorded by a hit on a call above it
     std::uint64_t stamp = 0;
-    std::size_t bytes = 0;  // counted in the table's total
+    std::size_t bytes = 0;    // counted in the table's total
+    std::uint32_t quick = 0;  // its quick cell's number + 1, or 0 (memo_quick.hpp)
 
     /// Moves the values into `out` (to release them later, out of a lock).
     void move_values_to(memo_slot& out) noexcept {
@@ -96,7 +70,6 @@ struct memo_slot {
 struct alignas(64) memo_shard {
     memo_lock lock;
     memo_map<memo_slot> slots;
-    quick_cells quick;  // small values served without the lock
     std::unordered_map<hash128, running_call> running;  // share_results: calls in flight
 };
 
@@ -128,15 +101,17 @@ class memo_table {
     /// Looks `key` up for a call whose result type has type_tag `tag`: the installed value
     /// (decoding a loaded record with `decode` on first use), then, with `share`, this run's
     /// value and the identical call in flight. A hit is recorded, and its value handed to
-    /// `take(const value_ptr&)`, under the shard's lock: `take` copies what it needs.
+    /// `take(const value_ptr&)`, under the shard's lock: `take` copies what it needs. With
+    /// `quick` (the key's inputs, for a quick value), a hit gives later ones a quick cell.
     template <class Take, class Decode>
-    memo_found find(const hash128& key, const void* tag, bool share, Take&& take, Decode&& decode) {
+    memo_found find(const hash128& key, const void* tag, bool share, Take&& take, Decode&& decode,
+                    const quick_inputs* quick = nullptr) {
         memo_shard& sh = shard(key);
         record_ptr blob;
         memo_found found;
         {
             std::lock_guard g(sh.lock);
-            found = find_locked(sh, key, tag, share, take, blob);
+            found = find_locked(sh, key, tag, share, take, blob, quick);
         }
         if (blob) {
             found.first_use = decode(blob.get());
@@ -150,11 +125,11 @@ class memo_table {
         return found;
     }
 
-    /// A hit on a quick value (quick_value_v) without the shard's lock: true, with its bytes,
-    /// if `key` holds an installed value of type tag `tag` that this run has recorded already.
+    /// A hit on a quick value (quick_value_v) without a lock: true, with its bytes and its key,
+    /// if the key `in` names holds an installed value that this run has recorded already.
     /// False means only "take the lock and look" (find).
-    bool find_quick(const hash128& key, const void* tag, quick_bytes& out) noexcept {
-        return !bounded() && shard(key).quick.read(key, tag, out);
+    bool find_quick(const quick_inputs& in, quick_bytes& out, hash128& key) const noexcept {
+        return !bounded() && quick_.read(in, out, key);
     }
 
     /// Records this run's result for `key`.
@@ -241,7 +216,7 @@ class memo_table {
   private:
     template <class Take>
     memo_found find_locked(memo_shard& sh, const hash128& key, const void* tag, bool share,
-                           Take& take, record_ptr& blob) {
+                           Take& take, record_ptr& blob, const quick_inputs* quick) {
         if (memo_slot* found = sh.slots.find(key)) {
             memo_slot& s = *found;
             if (s.installed && s.installed->tag == tag) {
@@ -252,8 +227,8 @@ class memo_table {
                 // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
                 // recorded too, which find does before this probe returns.
                 if constexpr (Take::quick)
-                    if (!bounded())
-                        sh.quick.fill(key, tag, Take::bytes_of(*s.installed), sh.slots.size());
+                    if (quick && !bounded())
+                        s.quick = quick_.fill(*quick, key, Take::bytes_of(*s.installed), s.quick);
                 return found;
             }
             if (s.blob) {
@@ -342,7 +317,6 @@ class memo_table {
     void edit_all(Change change) {
         for (memo_shard& sh : shards_) {
             std::lock_guard l(sh.lock);
-            sh.quick.forget_all();
             sh.slots.for_each([&](const hash128&, memo_slot& s) { edit_at(sh, &s, change, false); });
             sh.slots.retain_if([](const memo_slot& s) { return !s.empty(); });
         }
@@ -358,8 +332,8 @@ class memo_table {
     // Shard locked.
     template <class Change>
     void edit_at(memo_shard& sh, memo_slot* slot, Change&& change, bool erase_empty = true) {
-        sh.quick.forget(sh.slots.key_of(slot));
         memo_slot& s = *slot;
+        if (s.quick) quick_.forget(std::exchange(s.quick, 0), sh.slots.key_of(slot));
         bool const had = s.has_installed();
         bool const existed = !s.empty();
         change(s);
@@ -398,6 +372,7 @@ class memo_table {
     bool evict_one(const victim& v);
 
     std::array<memo_shard, shard_count> shards_;
+    quick_cells quick_;  // small values served without a lock
     std::atomic<std::uint64_t> epoch_{0};
     std::atomic<std::size_t> entries_{0};
     std::atomic<std::size_t> bytes_{0};
