@@ -613,13 +613,15 @@ DESYNC_FN(cell_sum, [](int n) {
 });
 
 namespace {
-// The cache cell_sum records when the leaf adds `base`.
-desync::cache cell_cache_with(int base) {
+// The cache `root`(n) records, from nothing, when the leaves add `base`.
+template <class Root>
+desync::cache recorded_with(Root& root, int n, int base) {
     cell_base = base;
-    cell_sum.clear_cache();
-    cell_sum(8).get();
-    return cell_sum.get_cache();
+    root.clear_cache();
+    root(n).get();
+    return root.get_cache();
 }
+desync::cache cell_cache_with(int base) { return recorded_with(cell_sum, 8, base); }
 long cell_expected(int base, int n) { return long{base} * n + (n / 8) * 28; }
 }  // namespace
 
@@ -674,13 +676,8 @@ DESYNC_FN(cell_named_sum, [](int n) {
 });
 
 TEST_CASE("quick hits on keys named by their hash follow set_cache", "[memo][quick]") {
-    auto recorded_with = [](int base) {
-        cell_base = base;
-        cell_named_sum.clear_cache();
-        cell_named_sum(8).get();
-        return cell_named_sum.get_cache();
-    };
-    desync::cache const a = recorded_with(1000), b = recorded_with(2000);
+    desync::cache const a = recorded_with(cell_named_sum, 8, 1000);
+    desync::cache const b = recorded_with(cell_named_sum, 8, 2000);
     cell_base = 5000;
     cell_runs = 0;
     cell_named_sum.set_cache(a);
@@ -699,14 +696,9 @@ DESYNC_FN(cell_wide, [](int n) {
 
 TEST_CASE("quick hits stay right while the cells grow", "[memo][quick]") {
     static constexpr int keys = 5000;
-    auto recorded_with = [](int base) {
-        cell_base = base;
-        cell_wide.clear_cache();
-        cell_wide(keys).get();
-        return cell_wide.get_cache();
-    };
     auto expected = [](int base) { return 2 * (long{base} * keys + long{keys} * (keys - 1) / 2); };
-    desync::cache const a = recorded_with(1000), b = recorded_with(2000);
+    desync::cache const a = recorded_with(cell_wide, keys, 1000);
+    desync::cache const b = recorded_with(cell_wide, keys, 2000);
     cell_base = 5000;
     cell_runs = 0;
     cell_wide.set_cache(a);
@@ -728,13 +720,8 @@ DESYNC_FN(cell_wide_checked, [](int n) {
 TEST_CASE("quick hits racing set_cache while the cells grow see only installed values",
           "[memo][quick][threads]") {
     static constexpr int keys = 3000;
-    auto recorded_with = [](int base) {
-        cell_base = base;
-        cell_wide_checked.clear_cache();
-        cell_wide_checked(keys).get();
-        return cell_wide_checked.get_cache();
-    };
-    desync::cache const a = recorded_with(1000), b = recorded_with(2000);
+    desync::cache const a = recorded_with(cell_wide_checked, keys, 1000);
+    desync::cache const b = recorded_with(cell_wide_checked, keys, 2000);
     cell_base = 1000;
     cell_wrong = 0;
     std::atomic<bool> stop{false};

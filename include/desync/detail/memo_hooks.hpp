@@ -309,7 +309,8 @@ struct memo_hooks {
             // A quick value's hit may come from a cell (without a lock), named by the key's
             // inputs when the arguments pack into a word (without hashing either).
             constexpr bool quick = taken_value<V>::quick && result_type_id<V> != 0;
-            constexpr bool by_inputs = quick && one_word_key_v<K...> && call_signature<V, K...> != 0;
+            constexpr bool by_inputs =
+                quick && one_word_key_v<K...> && call_signature<V, K...> != 0;
             bool const try_cell = quick && look && !trace_hooks::on();
             quick_inputs in{};
             auto from_cell = [&](hash128& key) {
