@@ -2,6 +2,7 @@
 // The cache file has its own program, test_cache_file.cpp.
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <desync/desync.hpp>
 #include <stdexcept>
@@ -685,6 +686,57 @@ TEST_CASE("quick hits on keys named by their hash follow set_cache", "[memo][qui
     cell_named_sum.set_cache(b);
     REQUIRE(cell_named_sum(800).get() == cell_expected(2000, 800) + 800);
     REQUIRE(cell_runs == 0);
+}
+
+// Arguments in two words: a cell named by both, so calls that differ only in the second
+// never share one.
+DESYNC_FN(cell_pair, [](double x, double y) {
+    ++cell_runs;
+    return 1000 * x + y + cell_base.load();
+});
+DESYNC_FN(cell_pairs, [](int n) {
+    double sum = 0;
+    for (int i = 0; i < n; ++i) {
+        double const x = i % 4, y = (i / 4) % 4;  // 16 pairs, (x, y) and (y, x) both among them
+        double const got = cell_pair(x, y).get() - 1000 * x - y;
+        if (got != 1000 && got != 2000) ++cell_wrong;
+        sum += got;
+    }
+    return sum;
+});
+
+TEST_CASE("quick hits on arguments in two words follow set_cache", "[memo][quick]") {
+    desync::cache const a = recorded_with(cell_pairs, 16, 1000);
+    desync::cache const b = recorded_with(cell_pairs, 16, 2000);
+    cell_base = 5000;
+    cell_runs = 0;
+    cell_wrong = 0;
+    cell_pairs.set_cache(a);
+    REQUIRE(cell_pairs(800).get() == 1000.0 * 800);
+    cell_pairs.set_cache(b);
+    REQUIRE(cell_pairs(800).get() == 2000.0 * 800);
+    REQUIRE(cell_runs == 0);
+    REQUIRE(cell_wrong == 0);
+}
+
+TEST_CASE("quick cells: inputs that differ only in their top bits get cells of their own",
+          "[memo][quick]") {
+    using namespace desync::detail;
+    quick_cells cells;
+    std::vector<quick_inputs> inputs;
+    for (int i = 0; i < 8; ++i) {  // 0.0, 1.0, ..., 7.0: the low 48 bits are all 0
+        std::uint64_t const bits = std::bit_cast<std::uint64_t>(double(i));
+        inputs.push_back({42, 7, bits, bits});
+    }
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        REQUIRE(cells.fill(inputs[i], desync::hash128{i + 1, 0}, i, 0) != 0);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        quick_bytes out = 0;
+        desync::hash128 key;
+        CHECK(cells.read(inputs[i], out, key));  // a fifth key on a set of 4 cells evicts one
+        CHECK(out == i);
+        CHECK(key.low == i + 1);
+    }
 }
 
 // Many keys: the cells are replaced by larger ones several times while hits go on.

@@ -307,10 +307,10 @@ struct memo_hooks {
             std::uint64_t const callee_id = callee_hash(callee);
             taken_value<V> taken;
             // A quick value's hit may come from a cell (without a lock), named by the key's
-            // inputs when the arguments pack into a word (without hashing either).
+            // inputs when the arguments pack into two words (without hashing either).
             constexpr bool quick = taken_value<V>::quick && result_type_id<V> != 0;
             constexpr bool by_inputs =
-                quick && one_word_key_v<K...> && call_signature<V, K...> != 0;
+                quick && two_word_key_v<K...> && call_signature<V, K...> != 0;
             bool const try_cell = quick && look && !trace_hooks::on();
             quick_inputs in{};
             auto from_cell = [&](hash128& key) {
@@ -324,7 +324,8 @@ struct memo_hooks {
                 }
             };
             if constexpr (by_inputs) {
-                in = {callee_id, call_signature<V, K...>, pack_word(a...)};
+                auto const [low, high] = pack_words(a...);
+                in = {callee_id, call_signature<V, K...>, low, high};
                 if (hash128 key; from_cell(key)) {
                     if (parent) parent->children.push_back(key);
                     return ready_lazy<V>(taken);
@@ -334,7 +335,7 @@ struct memo_hooks {
             if (parent) parent->children.push_back(key);
             if (!look) return {};
             if constexpr (quick && !by_inputs) {
-                in = {key.low, result_type_id<V>, key.high};
+                in = {key.low, result_type_id<V>, key.high, 0};
                 if (hash128 same; from_cell(same)) return ready_lazy<V>(taken);
             }
             memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>,

@@ -122,21 +122,21 @@ constexpr void pack_bytes(std::array<std::uint64_t, W>& w, std::size_t& at, cons
     at += sizeof(T);
 }
 
-/// Whether the arguments pack into one word: then (callee, call_signature, that word) is
+/// Whether the arguments pack into two words: then (callee, call_signature, those words) is
 /// everything the key is made of, and names it without hashing (memo_quick.hpp).
 template <class... K>
-inline constexpr bool one_word_key_v = std::endian::native == std::endian::little &&
+inline constexpr bool two_word_key_v = std::endian::native == std::endian::little &&
                                        (word_sized_scalar_v<K> && ...) &&
-                                       packed_key_size<K...> <= 24;
+                                       packed_key_size<K...> <= 32;
 
-/// The arguments' bytes packed into one word, as memo_key hashes them.
+/// The arguments' bytes packed into two words, as memo_key hashes them.
 template <class... K>
-    requires one_word_key_v<K...>
-constexpr std::uint64_t pack_word(const K&... values) noexcept {
-    std::array<std::uint64_t, 1> w{};
+    requires two_word_key_v<K...>
+constexpr std::array<std::uint64_t, 2> pack_words(const K&... values) noexcept {
+    std::array<std::uint64_t, 2> w{};
     [[maybe_unused]] std::size_t at = 0;
     (pack_bytes(w, at, values), ...);
-    return w[0];
+    return w;
 }
 
 /// The memo key of a call of the function whose full hash is `callee` with `values`. Scalar

@@ -2,13 +2,14 @@
 // Hits without a lock and, for scalar arguments, without hashing (DESIGN §4): one array of
 // cells per table, holding copies of small installed values, which probes read under a
 // sequence lock per cell and never write. A cell is found by what names its key exactly: when
-// the arguments pack into one word, the callee's full hash, the call's signature and that word
-// (all the key is made of: a hit compares them instead of computing XXH3-128); otherwise the
-// key itself. A cell holds a value only while a hit on it needs no bookkeeping (it is
+// the arguments pack into two words, the callee's full hash, the call's signature and those
+// words (all the key is made of: a hit compares them instead of computing XXH3-128); otherwise
+// the key itself. A cell holds a value only while a hit on it needs no bookkeeping (it is
 // installed, this run recorded it, the table is unbounded); the key's slot knows its cell, and
 // writers forget the cell before anything about that key changes.
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <desync/detail/work_deque.hpp>
@@ -57,16 +58,18 @@ inline constexpr bool quick_value_v =
 using quick_bytes = std::uint64_t;
 
 /// What names a key exactly in a cell: (callee's full hash, call_signature, the arguments
-/// packed in a word), which are all the key is made of, or (key.low, result_type_id, key.high).
-/// `types` is never 0 (0 marks an empty cell).
+/// packed in two words), which are all the key is made of, or (key.low, result_type_id,
+/// key.high, 0). `types` is never 0 (0 marks an empty cell).
 struct quick_inputs {
     std::uint64_t first;
     std::uint64_t types;
     std::uint64_t second;
+    std::uint64_t third;
 };
 
 class quick_cells {
   public:
+    static constexpr std::size_t ways = 4;  // a key's cell is one of 4 neighbours
     static constexpr std::size_t min_cells = 256;
     static constexpr std::size_t max_cells = std::size_t{1} << 15;  // 2 MiB
 
@@ -80,13 +83,14 @@ class quick_cells {
         std::size_t const mask = mask_.load(std::memory_order_acquire);
         const cell* cells = cells_.load(std::memory_order_acquire);  // at least mask + 1 of them
         if (!cells) return false;
-        std::size_t i = index(in) & mask;
-        for (int way = 0; way < 2; ++way, i ^= 1) {
-            const cell& c = cells[i];
+        std::size_t const home = index(in, mask);
+        for (std::size_t way = 0; way < ways; ++way) {
+            const cell& c = cells[(home ^ way) & mask];
             std::uint32_t const before = c.seq.load(std::memory_order_acquire);
             if (c.types.load(std::memory_order_relaxed) != in.types ||
                 c.first.load(std::memory_order_relaxed) != in.first ||
-                c.second.load(std::memory_order_relaxed) != in.second)
+                c.second.load(std::memory_order_relaxed) != in.second ||
+                c.third.load(std::memory_order_relaxed) != in.third)
                 continue;
             out = c.bytes.load(std::memory_order_relaxed);
             key = {c.key_low.load(std::memory_order_relaxed),
@@ -108,18 +112,19 @@ class quick_cells {
         if (!grow_if_full()) return 0;
         cell* cells = cells_.load(std::memory_order_relaxed);
         std::size_t const mask = mask_.load(std::memory_order_relaxed);
-        std::size_t const first = index(in) & mask;
-        std::size_t i = first;
-        if (cells[i].types.load(std::memory_order_relaxed)) {
-            i ^= 1;
-            if (cells[i].types.load(std::memory_order_relaxed)) i = first ^ (next_victim_++ & 1);
-        }
+        std::size_t const home = index(in, mask);
+        std::size_t way = 0;  // the first free cell of its set, in the order readers look
+        while (way < ways && cells[(home ^ way) & mask].types.load(std::memory_order_relaxed))
+            ++way;
+        if (way == ways) way = next_victim_++ % ways;  // none free: one of them goes
+        std::size_t const i = (home ^ way) & mask;
         cell& c = cells[i];
         if (!c.types.load(std::memory_order_relaxed)) ++used_;
         begin_write(c);
         c.first.store(in.first, std::memory_order_relaxed);
         c.types.store(in.types, std::memory_order_relaxed);
         c.second.store(in.second, std::memory_order_relaxed);
+        c.third.store(in.third, std::memory_order_relaxed);
         c.bytes.store(bytes, std::memory_order_relaxed);
         c.key_low.store(key.low, std::memory_order_relaxed);
         c.key_high.store(key.high, std::memory_order_relaxed);
@@ -143,14 +148,22 @@ class quick_cells {
     struct alignas(64) cell {  // one cache line
         std::atomic<std::uint32_t> seq{0};  // odd while a writer changes the cell
         std::atomic<std::uint64_t> types{0};  // 0: empty
-        std::atomic<std::uint64_t> first{0}, second{0};
+        std::atomic<std::uint64_t> first{0}, second{0}, third{0};
         std::atomic<std::uint64_t> bytes{0};
         std::atomic<std::uint64_t> key_low{0}, key_high{0};
     };
+    static_assert(sizeof(cell) == 64);
 
-    // Fibonacci hashing: the top bits of the product depend on all of the input's bits.
-    static std::size_t index(const quick_inputs& in) noexcept {
-        return static_cast<std::size_t>(((in.first + in.second) * 0x9E3779B97F4A7C15ull) >> 40);
+    // Fibonacci hashing: the top bits of the product, which every bit of the inputs reaches
+    // (doubles such as 1.0, 2.0, 3.0 differ only in their own top bits), and which spread
+    // consecutive or strided integers more evenly than random places would.
+    static std::size_t index(const quick_inputs& in, std::size_t mask) noexcept {
+        std::uint64_t const h = in.first + in.second + std::rotl(in.third, 29);
+        std::uint64_t const product = h * 0x9E3779B97F4A7C15ull;
+        // mask + 1 cells: the top log2(mask + 1) bits (none for mask 0), in two shifts of at
+        // most 63 each.
+        int const unused = std::countl_zero(static_cast<std::uint64_t>(mask));
+        return static_cast<std::size_t>((product >> 1) >> (unused - 1)) & mask;
     }
 
     bool holds(std::size_t i, const hash128& key) const noexcept {
