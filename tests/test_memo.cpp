@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "catch.hpp"
@@ -623,6 +624,27 @@ desync::cache recorded_with(Root& root, int n, int base) {
     return root.get_cache();
 }
 desync::cache cell_cache_with(int base) { return recorded_with(cell_sum, 8, base); }
+
+// What `root`(n) gives twice (filling cells, then reading them) under the cache `root`(keys)
+// records with base 1000, then twice under the one with base 2000, and how many leaf calls
+// ran meanwhile (none should: a leaf that runs now adds 5000, which neither cache holds).
+template <class Root>
+auto under_each_cache(Root& root, int keys, int n) {
+    desync::cache const a = recorded_with(root, keys, 1000);
+    desync::cache const b = recorded_with(root, keys, 2000);
+    cell_base = 5000;
+    cell_runs = 0;
+    cell_wrong = 0;
+    root.set_cache(a);
+    auto const first_a = root(n).get();
+    auto const with_a = root(n).get();
+    root.set_cache(b);
+    auto const first_b = root(n).get();
+    auto const with_b = root(n).get();
+    CHECK(first_a == with_a);
+    CHECK(first_b == with_b);
+    return std::tuple{with_a, with_b, cell_runs.load()};
+}
 long cell_expected(int base, int n) { return long{base} * n + (n / 8) * 28; }
 }  // namespace
 
@@ -677,15 +699,10 @@ DESYNC_FN(cell_named_sum, [](int n) {
 });
 
 TEST_CASE("quick hits on keys named by their hash follow set_cache", "[memo][quick]") {
-    desync::cache const a = recorded_with(cell_named_sum, 8, 1000);
-    desync::cache const b = recorded_with(cell_named_sum, 8, 2000);
-    cell_base = 5000;
-    cell_runs = 0;
-    cell_named_sum.set_cache(a);
-    REQUIRE(cell_named_sum(800).get() == cell_expected(1000, 800) + 800);
-    cell_named_sum.set_cache(b);
-    REQUIRE(cell_named_sum(800).get() == cell_expected(2000, 800) + 800);
-    REQUIRE(cell_runs == 0);
+    auto const [with_a, with_b, runs] = under_each_cache(cell_named_sum, 8, 800);
+    REQUIRE(with_a == cell_expected(1000, 800) + 800);
+    REQUIRE(with_b == cell_expected(2000, 800) + 800);
+    REQUIRE(runs == 0);
 }
 
 // Arguments in two words: a cell named by both, so calls that differ only in the second
@@ -706,16 +723,10 @@ DESYNC_FN(cell_pairs, [](int n) {
 });
 
 TEST_CASE("quick hits on arguments in two words follow set_cache", "[memo][quick]") {
-    desync::cache const a = recorded_with(cell_pairs, 16, 1000);
-    desync::cache const b = recorded_with(cell_pairs, 16, 2000);
-    cell_base = 5000;
-    cell_runs = 0;
-    cell_wrong = 0;
-    cell_pairs.set_cache(a);
-    REQUIRE(cell_pairs(800).get() == 1000.0 * 800);
-    cell_pairs.set_cache(b);
-    REQUIRE(cell_pairs(800).get() == 2000.0 * 800);
-    REQUIRE(cell_runs == 0);
+    auto const [with_a, with_b, runs] = under_each_cache(cell_pairs, 16, 800);
+    REQUIRE(with_a == 1000.0 * 800);
+    REQUIRE(with_b == 2000.0 * 800);
+    REQUIRE(runs == 0);
     REQUIRE(cell_wrong == 0);
 }
 
@@ -749,16 +760,10 @@ DESYNC_FN(cell_wide, [](int n) {
 TEST_CASE("quick hits stay right while the cells grow", "[memo][quick]") {
     static constexpr int keys = 5000;
     auto expected = [](int base) { return 2 * (long{base} * keys + long{keys} * (keys - 1) / 2); };
-    desync::cache const a = recorded_with(cell_wide, keys, 1000);
-    desync::cache const b = recorded_with(cell_wide, keys, 2000);
-    cell_base = 5000;
-    cell_runs = 0;
-    cell_wide.set_cache(a);
-    REQUIRE(cell_wide(keys).get() == expected(1000));
-    REQUIRE(cell_wide(keys).get() == expected(1000));
-    cell_wide.set_cache(b);
-    REQUIRE(cell_wide(keys).get() == expected(2000));
-    REQUIRE(cell_runs == 0);
+    auto const [with_a, with_b, runs] = under_each_cache(cell_wide, keys, keys);
+    REQUIRE(with_a == expected(1000));
+    REQUIRE(with_b == expected(2000));
+    REQUIRE(runs == 0);
 }
 
 // n hits on n keys, each checked against what either installed cache holds.
