@@ -123,14 +123,19 @@ private:
     // The last handle of a root call: wait, and surface an error nobody has read. A call whose
     // result was read or handed on to another call (an input, then, after, when_all) is that
     // call's to wait for. During stack unwinding a throw would terminate the program, so the
-    // error is reported instead.
+    // error is reported instead, while this lazy still holds the call: the error may die on
+    // a pool thread that lets go of the call last, and its release orders this thread's read
+    // of the message before that (the count inside std::exception_ptr is one that thread
+    // sanitizers cannot see in an uninstrumented standard library).
     void finish_root() {
         if (t_->handed_on()) return;
         detail::wait_for(t_.get());
         auto e = t_->claim_unreported_error();
         if (!e) return;
-        t_ = {};
-        if (std::uncaught_exceptions() == 0) std::rethrow_exception(e);
+        if (std::uncaught_exceptions() == 0) {
+            t_ = {};
+            std::rethrow_exception(e);
+        }
         detail::report_lost_error(e);
     }
 
