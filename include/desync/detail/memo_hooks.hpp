@@ -324,7 +324,7 @@ struct memo_hooks {
                 }
             };
             if constexpr (by_inputs) {
-                auto const [low, high] = pack_words(a...);
+                auto const [low, high] = packed_words<2>(0, a...);
                 in = {callee_id, call_signature<V, K...>, low, high};
                 if (hash128 key; from_cell(key)) {
                     if (parent) parent->children.push_back(key);

@@ -103,10 +103,14 @@ inline constexpr bool word_sized_scalar_v =
 template <class... K>
 inline constexpr std::size_t packed_key_size = 16 + (std::size_t{0} + ... + sizeof(K));
 
+/// Whether the values can be packed into words as hash_append writes them.
 template <class... K>
-inline constexpr bool packed_key_v = std::endian::native == std::endian::little &&
-                                     (word_sized_scalar_v<K> && ...) && sizeof...(K) > 0 &&
-                                     packed_key_size<K...> <= 128;
+inline constexpr bool scalar_values_v =
+    std::endian::native == std::endian::little && (word_sized_scalar_v<K> && ...);
+
+template <class... K>
+inline constexpr bool packed_key_v =
+    scalar_values_v<K...> && sizeof...(K) > 0 && packed_key_size<K...> <= 128;
 
 /// Appends the bytes of `v` at byte `at` of `w` (zeroed there), with shifts.
 template <std::size_t W, class T>
@@ -122,22 +126,19 @@ constexpr void pack_bytes(std::array<std::uint64_t, W>& w, std::size_t& at, cons
     at += sizeof(T);
 }
 
-/// Whether the arguments pack into two words: then (callee, call_signature, those words) is
-/// everything the key is made of, and names it without hashing (memo_quick.hpp).
-template <class... K>
-inline constexpr bool two_word_key_v = std::endian::native == std::endian::little &&
-                                       (word_sized_scalar_v<K> && ...) &&
-                                       packed_key_size<K...> <= 32;
-
-/// The arguments' bytes packed into two words, as memo_key hashes them.
-template <class... K>
-    requires two_word_key_v<K...>
-constexpr std::array<std::uint64_t, 2> pack_words(const K&... values) noexcept {
-    std::array<std::uint64_t, 2> w{};
-    [[maybe_unused]] std::size_t at = 0;
+/// W words holding the bytes of `values` from byte `at` on, zero elsewhere.
+template <std::size_t W, class... K>
+constexpr std::array<std::uint64_t, W> packed_words([[maybe_unused]] std::size_t at,
+                                                   const K&... values) noexcept {
+    std::array<std::uint64_t, W> w{};
     (pack_bytes(w, at, values), ...);
     return w;
 }
+
+/// Whether the arguments pack into two words: then (callee, call_signature, those words) is
+/// everything the key is made of, and names it without hashing (memo_quick.hpp).
+template <class... K>
+inline constexpr bool two_word_key_v = scalar_values_v<K...> && packed_key_size<K...> <= 32;
 
 /// The memo key of a call of the function whose full hash is `callee` with `values`. Scalar
 /// arguments (the common case of a hit) are packed into words in registers, and hashed from
@@ -147,11 +148,9 @@ template <class V, class... K>
 hash128 memo_key(std::uint64_t callee, const K&... values) {
     if constexpr (packed_key_v<K...>) {
         constexpr std::size_t size = packed_key_size<K...>;
-        std::array<std::uint64_t, (size + 7) / 8> w{};
+        auto w = packed_words<(size + 7) / 8>(16, values...);
         w[0] = callee;
         w[1] = call_signature<V, K...>;
-        std::size_t at = 16;
-        (pack_bytes(w, at, values), ...);
         return xxh3_128_words<size>(w);
     } else {
         return memo_key_streamed<V>(callee, values...);
