@@ -5,10 +5,12 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +21,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -178,6 +181,56 @@ TEST_CASE("a cache of many megabytes saves chunk by chunk and loads whole", "[ca
     REQUIRE(runs_with(c, 1200) == 0);
     c.save(scratch_dir() / "chunks_again.cache");
     REQUIRE(read_all(scratch_dir() / "chunks_again.cache") == read_all(file));
+}
+
+namespace {
+
+/// How many file descriptors this process has open.
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a save over a large file replaces it whole, and lets go of the old one",
+          "[cache_file]") {
+    fs::path file = scratch_dir() / "replaced.cache";
+    save_results(file, 1300);  // over 1 MiB: the old file is freed on a thread of its own
+    fs::path reference = scratch_dir() / "replacement.cache";
+    save_results(reference, 1200);
+    std::size_t const before = open_descriptors();
+    check_all.get_cache().save(file);
+    REQUIRE(read_all(file) == read_all(reference));
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == 4800);
+    REQUIRE(runs_with(c, 1200) == 0);
+    // The replaced file's descriptor is closed soon, not kept. A generous bound on the wait
+    // only turns a leak (which never ends) into a failure.
+    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (open_descriptors() > before && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(open_descriptors() == before);
+}
+
+TEST_CASE("a save replaces a FIFO or a symbolic link at its path, without waiting on either",
+          "[cache_file]") {
+    fs::path fifo = scratch_dir() / "fifo.cache";
+    REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+    save_results(fifo, 3);  // opening the FIFO to read would wait for a writer forever
+    REQUIRE(fs::is_regular_file(fs::symlink_status(fifo)));
+    REQUIRE(runs_with(desync::cache::load(fifo), 3) == 0);
+
+    fs::path target = scratch_dir() / "link_target.cache";
+    save_results(target, 1300);
+    bytes const kept = read_all(target);
+    fs::path link = scratch_dir() / "link.cache";
+    fs::create_symlink(target, link);
+    save_results(link, 2);
+    REQUIRE(fs::is_regular_file(fs::symlink_status(link)));  // the link, not its target
+    REQUIRE(read_all(target) == kept);
+    REQUIRE(runs_with(desync::cache::load(link), 2) == 0);
 }
 
 std::atomic<int> tree_runs{0};

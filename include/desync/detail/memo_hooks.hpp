@@ -217,10 +217,18 @@ inline std::vector<memo_frame>& memo_frames() {
     return frames;
 }
 
-/// The frame of the body running on this thread, if it is a memoizable call's.
-inline memo_frame* current_frame() {
+/// Drops the frames that bodies which failed left on top of this thread's frames.
+inline std::vector<memo_frame>& live_frames() {
     auto& frames = memo_frames();
     while (!frames.empty() && frames.back().task->done()) frames.pop_back();
+    return frames;
+}
+
+/// The frame of the body running on this thread, if it is a memoizable call's. Most calls are
+/// made by bodies that keep none, and learn so from the trivial thread-local frame.
+inline memo_frame* current_frame() {
+    if (!tl_frame.memo_frame) return nullptr;
+    auto& frames = live_frames();
     if (frames.empty() || frames.back().task.get() != tl_frame.task) return nullptr;
     return &frames.back();
 }
@@ -233,6 +241,7 @@ inline std::vector<hash128> take_children(const task_base& t) {
     for (auto& [child, key_of] : f->pending)
         if (const hash128* k = key_of(*child)) keys.push_back(*k);
     memo_frames().pop_back();
+    tl_frame.memo_frame = false;
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     return keys;
@@ -458,7 +467,8 @@ struct memo_hooks {
                 t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
             if (t.root()->share_results) on_start_running(t, args);
             try {
-                memo_frames().push_back({task_ref<>::share(&t), {}, {}});
+                live_frames().push_back({task_ref<>::share(&t), {}, {}});
+                tl_frame.memo_frame = true;
             } catch (...) {  // out of memory: its result records no children
             }
         }

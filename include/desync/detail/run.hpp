@@ -36,6 +36,7 @@ struct frame {
     std::uint64_t mark = 0;       // this body's first position in the worker's deque
     work_deque* deque = nullptr;  // set for the lifetime of a desync pool's worker thread
     const void* pool = nullptr;   // the pool that worker belongs to
+    bool memo_frame = false;      // the running task keeps a memo frame (see memo_hooks.hpp)
 };
 
 inline thread_local frame tl_frame;
@@ -46,6 +47,7 @@ inline void run_claimed(task_base* t) noexcept {
     tl_frame.sc = nullptr;
     tl_frame.root = t->root();
     tl_frame.task = t;
+    tl_frame.memo_frame = false;
     if (tl_frame.deque) tl_frame.mark = tl_frame.deque->tail();
     t->execute();
     tl_frame = saved;
