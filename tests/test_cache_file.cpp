@@ -3,8 +3,10 @@
 // that are refused or loaded in part, never crash and never yield a wrong value. Values are
 // checked by the bodies themselves; hits and misses by counting executions.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -457,6 +459,14 @@ bool exited_cleanly(int status) { return WIFEXITED(status) && WEXITSTATUS(status
 
 bool armed = false;               // encoding a fragile fails...
 bool crash_when_encoded = false;  // ...by killing the process, not by throwing
+const char* stall_until = nullptr;  // ...or waits until this file exists, then goes on
+
+void stall() {
+    write_all(fs::path(stall_until).replace_extension(".stalled"), bytes(1, 's'));
+    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(stall_until) && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 
 // A container whose encoding, once armed, kills the process (or throws) at its element 13: a
 // crash in the middle of a save.
@@ -468,6 +478,7 @@ struct fragile {
         using difference_type = std::ptrdiff_t;
         const int* p = nullptr;
         const int& operator*() const {
+            if (*p == 13 && armed && stall_until) return stall(), *p;
             if (*p == 13 && armed && crash_when_encoded) ::raise(SIGKILL);
             if (*p == 13 && armed) throw std::runtime_error("fragile: cannot encode 13");
             return *p;
@@ -529,6 +540,12 @@ TEST_CASE("cache file: child process", "[.child]") {
         armed = crash_when_encoded = true;
         fragile_root.get_cache().save(file);  // killed in the middle
         FAIL("the save should have been killed");
+    } else if (r == "stall") {  // a save that stops writing until <file>.go exists
+        fragile_root(20).get();
+        std::string const go = std::string(file) + ".go";
+        stall_until = go.c_str();
+        armed = true;
+        fragile_root.get_cache().save(file);
     }
 }
 
@@ -591,4 +608,87 @@ TEST_CASE("a process killed in the middle of a save leaves the old file as it wa
     REQUIRE(WTERMSIG(status) == SIGKILL);
     REQUIRE(read_all(file) == before);
     REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
+}
+
+namespace {
+
+/// The names in `dir` that start with `prefix`.
+std::vector<std::string> names_starting(const fs::path& dir, const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().starts_with(prefix))
+            out.push_back(e.path().filename().string());
+    return out;
+}
+
+/// Makes `p` (created if missing) look last written two minutes ago.
+void two_minutes_old(const fs::path& p) {
+    if (!fs::exists(p)) write_all(p, bytes(10, 't'));
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(2));
+}
+
+}  // namespace
+
+TEST_CASE("a save removes the temporary files of killed saves, and nothing else",
+          "[cache_file][process]") {
+    fs::path dir = scratch_dir() / "abandoned";
+    fs::create_directories(dir);
+    fs::path file = dir / "kept.cache";
+    save_results(file, 2);
+    int status = wait_child(spawn_child("crash", file));
+    REQUIRE(WIFSIGNALED(status));
+    auto const left = names_starting(dir, ".kept.cache.tmp-");
+    REQUIRE(left.size() == 1);
+    fs::path const abandoned = dir / left[0];
+
+    save_results(file, 2);  // written just now: it might be a save that has only just begun
+    REQUIRE(fs::exists(abandoned));
+
+    two_minutes_old(abandoned);
+    fs::path const held = dir / ".kept.cache.tmp-HELD00";  // a save still writing it
+    two_minutes_old(held);
+    int lock = ::open(held.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX | LOCK_NB) == 0);
+    std::vector<fs::path> const others = {dir / ".kept.cache.tmp-TOOLONG",  // not mkstemp's
+                                          dir / ".other.cache.tmp-ABCDEF",  // another target's
+                                          dir / "kept.cache.tmp-ABCDEF"};   // not hidden
+    for (const auto& p : others) two_minutes_old(p);
+    fs::create_directory(dir / ".kept.cache.tmp-DIR000");
+
+    save_results(file, 2);
+    REQUIRE(!fs::exists(abandoned));
+    REQUIRE(fs::exists(held));
+    for (const auto& p : others) REQUIRE(fs::exists(p));
+    REQUIRE(fs::is_directory(dir / ".kept.cache.tmp-DIR000"));
+    REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
+
+    ::close(lock);  // its save is gone now
+    save_results(file, 2);
+    REQUIRE(!fs::exists(held));
+}
+
+TEST_CASE("a save never removes the temporary file of a save still under way, however old",
+          "[cache_file][process]") {
+    fs::path dir = scratch_dir() / "under_way";
+    fs::create_directories(dir);
+    fs::path file = dir / "slow.cache";
+    fragile_root.clear_cache();
+    fragile_root(20).get();
+    std::size_t const results = fragile_root.get_cache().size();  // what the child saves
+    pid_t const child = spawn_child("stall", file);
+    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(dir / "slow.cache.stalled") && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto const temps = names_starting(dir, ".slow.cache.tmp-");
+    REQUIRE(temps.size() == 1);
+    two_minutes_old(dir / temps[0]);  // as if the child had stopped writing long ago
+    save_results(file, 2);
+    REQUIRE(fs::exists(dir / temps[0]));
+    write_all(fs::path(file.string() + ".go"), bytes(1, 'g'));
+    REQUIRE(exited_cleanly(wait_child(child)));
+    REQUIRE(!fs::exists(dir / temps[0]));
+    desync::cache const saved = desync::cache::load(file);  // the child's, whole
+    REQUIRE(saved.size() == results);
+    REQUIRE(saved.dropped() == 0);
 }

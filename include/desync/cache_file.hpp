@@ -26,6 +26,9 @@
 /// over the target and fsyncs the directory: readers and a crash see the old file or the new
 /// one, and of two processes saving at once, one's whole file remains. On Linux the disk starts
 /// writing each megabyte as soon as it is written (sync_file_range), so the fsync waits less.
+/// The file replaced is freed on a thread of its own. A save locks its temporary file (flock)
+/// until the rename; the temporary files of killed saves (unlocked, a minute old) are removed
+/// by the next save to the same path.
 
 #include <cstddef>
 #include <desync/detail/cache_format.hpp>

@@ -1,15 +1,17 @@
 #pragma once
 // Files for caches, POSIX only: reading a whole file, and replacing one atomically (a unique
-// temporary file in the same directory, written, fsync'ed, renamed over the target, and the
-// directory fsync'ed), so that a crash or a concurrent save leaves an old or a new whole file.
+// temporary file in the same directory, locked, written, fsync'ed, renamed over the target, and
+// the directory fsync'ed), so that a crash or a concurrent save leaves an old or a new whole file.
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
 #include <cstddef>
+#include <ctime>
 #include <desync/detail/memo_value.hpp>
 #include <desync/error.hpp>
 #include <filesystem>
@@ -86,6 +88,9 @@ class atomic_file {
         if (fd_ < 0) throw fail("cannot create a temporary file in '" + dir.string() + "'");
         temp_ = buf.data();
         ::fcntl(fd_, F_SETFD, FD_CLOEXEC);
+        // Held until the file is closed: a save that finds this file unlocked knows that its
+        // writer is gone (remove_abandoned). Best effort: some file systems have no locks.
+        (void)::flock(fd_, LOCK_EX | LOCK_NB);
         struct stat st {
         };  // a new file is 0644 (mkstemp makes 0600); a replaced one keeps its mode
         ::fchmod(fd_, ::stat(target_.c_str(), &st) == 0 ? st.st_mode & 07777 : 0644);
@@ -128,6 +133,7 @@ class atomic_file {
         committed_ = true;
         sync_directory();
         close_later(replaced.release());
+        remove_abandoned();
     }
 
   private:
@@ -157,6 +163,38 @@ class atomic_file {
         } catch (...) {  // no thread to be had: close it here
             ::close(fd);
         }
+    }
+
+    // A process killed during a save leaves its temporary file. Removed here: the target's
+    // temporary files (the name mkstemp gives) that no save holds locked and that were last
+    // written a minute ago or more (a save locks its file right after creating it, and lets go
+    // only to rename it). Best effort: an error leaves the file.
+    void remove_abandoned() const noexcept {
+        try {
+            std::filesystem::path dir = target_.parent_path();
+            if (dir.empty()) dir = ".";
+            std::string const prefix = "." + target_.filename().string() + ".tmp-";
+            std::error_code ec;
+            for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+                 it.increment(ec)) {
+                std::string const name = it->path().filename().string();
+                if (name.size() == prefix.size() + 6 && name.starts_with(prefix))
+                    remove_if_abandoned(it->path());
+            }
+        } catch (...) {
+        }
+    }
+    static void remove_if_abandoned(const std::filesystem::path& temp) noexcept {
+        fd_guard fd(::open(temp.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+        struct stat held {};
+        struct stat named {};
+        if (fd.get() < 0 || ::fstat(fd.get(), &held) != 0 || !S_ISREG(held.st_mode)) return;
+        if (::time(nullptr) - held.st_mtim.tv_sec < 60) return;
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;  // a save is writing it
+        // Still the file that name gives (not a new one made meanwhile), then gone.
+        if (::lstat(temp.c_str(), &named) == 0 && named.st_dev == held.st_dev &&
+            named.st_ino == held.st_ino)
+            ::unlink(temp.c_str());
     }
 
     // Best effort: the rename is done; some file systems cannot fsync a directory.
