@@ -596,20 +596,6 @@ TEST_CASE("a save that fails half way leaves the old file as it was", "[cache_fi
         REQUIRE(!contains(entry.path().filename().string(), ".tmp-"));
 }
 
-TEST_CASE("a process killed in the middle of a save leaves the old file as it was",
-          "[cache_file][process]") {
-    fs::path dir = scratch_dir() / "killed";
-    fs::create_directories(dir);
-    fs::path file = dir / "survivor.cache";
-    save_results(file, 2);
-    bytes const before = read_all(file);
-    int status = wait_child(spawn_child("crash", file));
-    REQUIRE(WIFSIGNALED(status));
-    REQUIRE(WTERMSIG(status) == SIGKILL);
-    REQUIRE(read_all(file) == before);
-    REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
-}
-
 namespace {
 
 /// The names in `dir` that start with `prefix`.
@@ -627,16 +613,34 @@ void two_minutes_old(const fs::path& p) {
     fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(2));
 }
 
+/// Saves check_all(2) to `file` in a directory of its own, then has a child process killed in
+/// the middle of saving over it. Returns what the file held before.
+bytes killed_save(const fs::path& file) {
+    fs::create_directories(file.parent_path());
+    save_results(file, 2);
+    bytes before = read_all(file);
+    int status = wait_child(spawn_child("crash", file));
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGKILL);
+    return before;
+}
+
 }  // namespace
+
+TEST_CASE("a process killed in the middle of a save leaves the old file as it was",
+          "[cache_file][process]") {
+    fs::path file = scratch_dir() / "killed" / "survivor.cache";
+    bytes const before = killed_save(file);
+    REQUIRE(read_all(file) == before);
+    REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
+}
+
 
 TEST_CASE("a save removes the temporary files of killed saves, and nothing else",
           "[cache_file][process]") {
     fs::path dir = scratch_dir() / "abandoned";
-    fs::create_directories(dir);
     fs::path file = dir / "kept.cache";
-    save_results(file, 2);
-    int status = wait_child(spawn_child("crash", file));
-    REQUIRE(WIFSIGNALED(status));
+    killed_save(file);
     auto const left = names_starting(dir, ".kept.cache.tmp-");
     REQUIRE(left.size() == 1);
     fs::path const abandoned = dir / left[0];
