@@ -79,9 +79,8 @@ inline file_bytes read_file(const std::filesystem::path& file) {
 class atomic_file {
   public:
     explicit atomic_file(std::filesystem::path target) : target_(std::move(target)) {
-        std::filesystem::path dir = target_.parent_path();
-        if (dir.empty()) dir = ".";
-        std::string name = (dir / ("." + target_.filename().string() + ".tmp-XXXXXX")).string();
+        std::filesystem::path const dir = directory();
+        std::string name = (dir / (temp_prefix() + "XXXXXX")).string();
         std::vector<char> buf(name.begin(), name.end());
         buf.push_back('\0');
         fd_ = ::mkstemp(buf.data());
@@ -137,6 +136,13 @@ class atomic_file {
     }
 
   private:
+    std::filesystem::path directory() const {
+        std::filesystem::path dir = target_.parent_path();
+        return dir.empty() ? "." : dir;
+    }
+    // mkstemp completes a temporary file's name with 6 characters.
+    std::string temp_prefix() const { return "." + target_.filename().string() + ".tmp-"; }
+
     cache_error fail(const std::string& what) const {
         return cache_error("desync: cannot save cache file '" + target_.string() + "': " + what +
                            ": " + describe_errno(errno));
@@ -171,11 +177,9 @@ class atomic_file {
     // only to rename it). Best effort: an error leaves the file.
     void remove_abandoned() const noexcept {
         try {
-            std::filesystem::path dir = target_.parent_path();
-            if (dir.empty()) dir = ".";
-            std::string const prefix = "." + target_.filename().string() + ".tmp-";
+            std::string const prefix = temp_prefix();
             std::error_code ec;
-            for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+            for (std::filesystem::directory_iterator it(directory(), ec), end; !ec && it != end;
                  it.increment(ec)) {
                 std::string const name = it->path().filename().string();
                 if (name.size() == prefix.size() + 6 && name.starts_with(prefix))
@@ -199,8 +203,7 @@ class atomic_file {
 
     // Best effort: the rename is done; some file systems cannot fsync a directory.
     void sync_directory() const noexcept {
-        std::filesystem::path dir = target_.parent_path();
-        fd_guard d(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        fd_guard d(::open(directory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (d.get() >= 0) ::fsync(d.get());
     }
 
