@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 namespace desync::test {
 
@@ -56,5 +57,15 @@ private:
     std::condition_variable cv_;
     bool open_ = false;
 };
+
+/// Looks at `done()` every millisecond until it holds or the hang limit passes; returns it.
+/// For what no one can signal: another process, or a thread of the library's own.
+template <class Done>
+bool poll_until(Done done) {
+    auto const give_up = std::chrono::steady_clock::now() + hang_limit;
+    while (!done() && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return done();
+}
 
 }  // namespace desync::test

@@ -23,10 +23,10 @@
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "catch.hpp"
+#include "meeting.hpp"
 
 extern char** environ;
 
@@ -208,11 +208,9 @@ TEST_CASE("a save over a large file replaces it whole, and lets go of the old on
     desync::cache c = desync::cache::load(file);
     REQUIRE(c.size() == 4800);
     REQUIRE(runs_with(c, 1200) == 0);
-    // The replaced file's descriptor is closed soon, not kept. A generous bound on the wait
-    // only turns a leak (which never ends) into a failure.
-    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (open_descriptors() > before && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // The replaced file's descriptor is closed soon, not kept. The bound on the wait only
+    // turns a leak (which never ends) into a failure.
+    desync::test::poll_until([&] { return open_descriptors() <= before; });
     REQUIRE(open_descriptors() == before);
 }
 
@@ -463,9 +461,7 @@ const char* stall_until = nullptr;  // ...or waits until this file exists, then 
 
 void stall() {
     write_all(fs::path(stall_until).replace_extension(".stalled"), bytes(1, 's'));
-    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!fs::exists(stall_until) && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    desync::test::poll_until([] { return fs::exists(stall_until); });
 }
 
 // A container whose encoding, once armed, kills the process (or throws) at its element 13: a
@@ -681,9 +677,7 @@ TEST_CASE("a save never removes the temporary file of a save still under way, ho
     fragile_root(20).get();
     std::size_t const results = fragile_root.get_cache().size();  // what the child saves
     pid_t const child = spawn_child("stall", file);
-    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!fs::exists(dir / "slow.cache.stalled") && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    desync::test::poll_until([&] { return fs::exists(dir / "slow.cache.stalled"); });
     auto const temps = names_starting(dir, ".slow.cache.tmp-");
     REQUIRE(temps.size() == 1);
     two_minutes_old(dir / temps[0]);  // as if the child had stopped writing long ago
