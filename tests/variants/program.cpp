@@ -39,7 +39,7 @@ DESYNC_FN(mid, [](int v) { return leaf(v); });
 DESYNC_FN(top, [](int v) { return mid(v); });
 
 // --- callees named only inside an argument, and only inside a branch
-#if ALT == 1
+#if ALTERNATE == 1
 DESYNC_FN(alt, [](int v) { return v * 10; });
 #else
 DESYNC_FN(alt, [](int v) { return v * 11; });
