@@ -631,7 +631,6 @@ TEST_CASE("a process killed in the middle of a save leaves the old file as it wa
     REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
 }
 
-
 TEST_CASE("a save removes the temporary files of killed saves, and nothing else",
           "[cache_file][process]") {
     fs::path dir = scratch_dir() / "abandoned";
