@@ -56,33 +56,33 @@ inline constexpr bool is_call_option_v =
     std::is_same_v<std::remove_cvref_t<T>, after_t> || std::is_same_v<std::remove_cvref_t<T>, needs>;
 
 template <class Params, class Invoker, class First, class... Rest>
-auto make_call_peel(core_ref callee, Invoker inv, call_options opts, First&& first,
+auto make_call_peel(fn_core& callee, Invoker inv, call_options opts, First&& first,
                     Rest&&... rest);
 
 /// Makes a call, taking leading call options (desync::after, desync::needs) off the arguments.
 template <class Params, class Invoker, class... A>
-auto make_call(core_ref callee, Invoker inv, call_options opts, A&&... a) {
+auto make_call(fn_core& callee, Invoker inv, call_options opts, A&&... a) {
     if constexpr (sizeof...(A) > 0) {
-        return make_call_peel<Params>(std::move(callee), std::move(inv), std::move(opts),
+        return make_call_peel<Params>(callee, std::move(inv), std::move(opts),
                                       std::forward<A>(a)...);
     } else {
-        return spawn_with<Params>(std::move(callee), std::move(inv), std::move(opts));
+        return spawn_with<Params>(callee, std::move(inv), std::move(opts));
     }
 }
 
 template <class Params, class Invoker, class First, class... Rest>
-auto make_call_peel(core_ref callee, Invoker inv, call_options opts, First&& first,
+auto make_call_peel(fn_core& callee, Invoker inv, call_options opts, First&& first,
                     Rest&&... rest) {
     if constexpr (std::is_same_v<std::remove_cvref_t<First>, after_t>) {
         for (const auto& t : first.order.tasks) opts.extra().order.tasks.push_back(t);
-        return make_call<Params>(std::move(callee), std::move(inv), std::move(opts),
+        return make_call<Params>(callee, std::move(inv), std::move(opts),
                                  std::forward<Rest>(rest)...);
     } else if constexpr (std::is_same_v<std::remove_cvref_t<First>, needs>) {
         opts.extra().res = resolve_needs(first);  // throws here, at the call, if it can never fit
-        return make_call<Params>(std::move(callee), std::move(inv), std::move(opts),
+        return make_call<Params>(callee, std::move(inv), std::move(opts),
                                  std::forward<Rest>(rest)...);
     } else {
-        return spawn_with<Params>(std::move(callee), std::move(inv), std::move(opts),
+        return spawn_with<Params>(callee, std::move(inv), std::move(opts),
                                   std::forward<First>(first), std::forward<Rest>(rest)...);
     }
 }
@@ -96,9 +96,8 @@ template <class F, class... A>
 auto async(F&& f, A&&... a) {
     using fn_t = std::decay_t<F>;
     return detail::make_call<detail::params_of_t<fn_t>>(
-        detail::core_ref(&detail::anonymous_core()),
-        detail::callable_invoker<fn_t>{std::forward<F>(f)}, detail::call_options{},
-        std::forward<A>(a)...);
+        detail::anonymous_core(), detail::callable_invoker<fn_t>{std::forward<F>(f)},
+        detail::call_options{}, std::forward<A>(a)...);
 }
 
 namespace detail {

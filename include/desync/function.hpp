@@ -104,6 +104,7 @@ void setup_core(fn_core& c, const captured_source& src, bool named, Opts&&... op
     c.has_body_text = shows_body(src.text);
     c.stateless = std::is_empty_v<F>;
     (apply_option(c, std::forward<Opts>(opts)), ...);
+    c.settle_memoizable();
     if (named) {
         c.immortal = true;  // lives as long as the program: the registry refers to it
         registry::get().add(c);
@@ -125,7 +126,7 @@ public:
     /// desync::after(...) and desync::needs{...} arguments are options of this call.
     template <class... A>
     auto operator()(A&&... a) const {
-        return detail::make_call<detail::params_of_t<F>>(core_, invoker(), detail::call_options{},
+        return detail::make_call<detail::params_of_t<F>>(*core_, invoker(), detail::call_options{},
                                                          std::forward<A>(a)...);
     }
 
@@ -256,7 +257,7 @@ public:
     template <class... A>
     auto operator()(A&&... a) const {
         return detail::make_call<detail::param_list<Args...>>(
-            core_ref(), invoker(), detail::call_options{}, std::forward<A>(a)...);
+            Decl::core(), invoker(), detail::call_options{}, std::forward<A>(a)...);
     }
 
     /// See fn::get_version.
@@ -281,7 +282,6 @@ public:
     detail::fn_core& core() const { return Decl::core(); }
 
 private:
-    static detail::core_ref core_ref() { return detail::core_ref(&Decl::core()); }
     static detail::declared_invoker<R(Args...)> invoker() { return {&Decl::core()}; }
 };
 

@@ -3,6 +3,7 @@
 /// `desync::lazy<T>`: the result of a call. The call starts when it is made; the lazy waits only
 /// where its value is used. Copies share one result, like std::shared_future.
 
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/run.hpp>
 #include <desync/detail/task.hpp>
 #include <desync/detail/traits.hpp>
@@ -47,7 +48,7 @@ public:
         lazy(std::move(o)).swap(*this);
         return *this;
     }
-    ~lazy() noexcept(false) {
+    DESYNC_DETAIL_ALWAYS_INLINE ~lazy() noexcept(false) {
         if (t_ && t_->is_root()) [[unlikely]]
             drop_root_handle();
     }
@@ -116,7 +117,7 @@ private:
         return t_.get();
     }
 
-    void drop_root_handle() {
+    DESYNC_DETAIL_COLD void drop_root_handle() {
         if (t_->drop_handle()) finish_root();
     }
 

@@ -314,11 +314,10 @@ decltype(auto) as_stored(const A& a) {
 }
 
 template <class Params, class Invoker, std::size_t... I, class... A>
-auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call_options opts,
+auto spawn_indexed(std::index_sequence<I...>, fn_core& core, Invoker inv, call_options opts,
                    A&&... a) {
     using task_t = call_task<Invoker, stored_t<Params, I, A>...>;
     using value_t = typename task_t::value_type;
-    fn_core& core = *callee.get();
     const bool root = tl_frame.sc == nullptr;
     if (core.default_needs && !opts.has_res()) opts.extra().res = resolve_needs(*core.default_needs);
     if constexpr (task_t::input_count == 0 &&
@@ -330,7 +329,7 @@ auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call
                 return hit;
     }
     executor_slot& exec = executor_for(core);
-    task_ref<task_t> t(new task_t(std::move(callee), std::move(inv), std::move(opts),
+    task_ref<task_t> t(new task_t(core_ref::share(&core), std::move(inv), std::move(opts),
                                   make_stored<stored_t<Params, I, A>>(std::forward<A>(a))...));
     t->set_root(root ? &core : tl_frame.root, root);
     t->set_executor(&exec);
@@ -355,14 +354,14 @@ auto spawn_indexed(std::index_sequence<I...>, core_ref callee, Invoker inv, call
 /// Makes a call: stores the arguments, registers it with the running body (or makes it a root
 /// call), and starts it. `Params` is the callable's parameter list when known (void if not).
 template <class Params, class Invoker, class... A>
-auto spawn_with(core_ref callee, Invoker inv, call_options opts, A&&... a) {
-    return spawn_indexed<Params>(std::index_sequence_for<A...>{}, std::move(callee),
+auto spawn_with(fn_core& callee, Invoker inv, call_options opts, A&&... a) {
+    return spawn_indexed<Params>(std::index_sequence_for<A...>{}, callee,
                                  std::move(inv), std::move(opts), std::forward<A>(a)...);
 }
 
 template <class Params, class Invoker, class... A>
-auto spawn(core_ref callee, Invoker inv, A&&... a) {
-    return spawn_with<Params>(std::move(callee), std::move(inv), call_options{},
+auto spawn(fn_core& callee, Invoker inv, A&&... a) {
+    return spawn_with<Params>(callee, std::move(inv), call_options{},
                               std::forward<A>(a)...);
 }
 

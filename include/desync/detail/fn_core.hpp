@@ -2,6 +2,7 @@
 // The run-time state every desync function shares between its copies: name and source (for its
 // version), options (where it runs, whether it may be memoized), version and memo state.
 
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/ref.hpp>
 #include <desync/detail/task.hpp>
 #include <desync/resources.hpp>
@@ -86,19 +87,23 @@ struct fn_core {
 
     /// May calls of this function be memoized? Only when everything that decides the result
     /// is visible: a body whose text is hashed, no captured state, not opted out.
-    bool memoizable() const noexcept { return has_body_text && stateless && !uncached; }
+    bool memoizable() const noexcept { return memoizable_; }
+    /// Settles memoizable() once the identity and the options are set.
+    void settle_memoizable() noexcept { memoizable_ = has_body_text && stateless && !uncached; }
 
     // --- lifetime: cores of DESYNC_FN / DESYNC_DEFINE live for the whole program; cores of
     // desync::desync(...) objects are shared by the object's copies and by running calls.
     bool immortal = false;
-    void retain() noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE void retain() noexcept {
         if (!immortal) refs_.fetch_add(1, std::memory_order_relaxed);
     }
-    void release() noexcept {
-        if (!immortal && refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    DESYNC_DETAIL_ALWAYS_INLINE void release() noexcept {
+        if (!immortal && refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
     }
 
 private:
+    DESYNC_DETAIL_NOINLINE void destroy() noexcept { delete this; }
+    bool memoizable_ = false;
     std::atomic<std::uint32_t> refs_{1};
 };
 

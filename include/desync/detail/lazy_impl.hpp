@@ -34,7 +34,7 @@ template <class T, class F>
 auto then_impl(const lazy<T>& self, F&& f) {
     using fn_t = std::decay_t<F>;
     using params = params_of_t<fn_t>;
-    core_ref anon(&anonymous_core());
+    fn_core& anon = anonymous_core();
     if constexpr (is_desync_function_v<fn_t>) {
         return f(self);  // a desync function continues as a dataflow call
     } else if constexpr (param_takes_lazy<params, 0>()) {

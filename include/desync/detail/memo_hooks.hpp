@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstdint>
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/fn_core.hpp>
 #include <desync/detail/memo_key.hpp>
 #include <desync/detail/memo_table.hpp>
@@ -180,7 +181,7 @@ class taken_value<void> {
 
 /// A lazy that already holds a copy of the value a hit took.
 template <class V>
-lazy<V> ready_lazy(const taken_value<V>& v) {
+DESYNC_DETAIL_ALWAYS_INLINE inline lazy<V> ready_lazy(const taken_value<V>& v) {
     using ready = ready_task<V>;
     if constexpr (std::is_void_v<V>)
         return access::make<V>(task_ref<result_task<V>>(new ready(typename ready::value_tag{})));
@@ -226,7 +227,7 @@ inline std::vector<memo_frame>& live_frames() {
 
 /// The frame of the body running on this thread, if it is a memoizable call's. Most calls are
 /// made by bodies that keep none, and learn so from the trivial thread-local frame.
-inline memo_frame* current_frame() {
+DESYNC_DETAIL_ALWAYS_INLINE inline memo_frame* current_frame() {
     if (!tl_frame.memo_frame) return nullptr;
     auto& frames = live_frames();
     if (frames.empty() || frames.back().task.get() != tl_frame.task) return nullptr;
@@ -253,9 +254,14 @@ const hash128* key_if_keyed(task_base& t) noexcept {
     return call.memo.keyed ? &call.memo.key : nullptr;
 }
 
+/// The callee's full hash the first time: resolved through the registry.
+DESYNC_DETAIL_COLD inline std::uint64_t resolve_callee_hash(fn_core& f) { return full_hash(f); }
+
 /// The callee's full hash: resolved once, then read without the registry.
 inline std::uint64_t callee_hash(fn_core& f) {
-    return f.resolved.load(std::memory_order_acquire) ? f.full_hash : full_hash(f);
+    if (f.resolved.load(std::memory_order_acquire)) [[likely]]
+        return f.full_hash;
+    return resolve_callee_hash(f);
 }
 
 inline void count_hit(fn_core& callee, std::uint64_t saved_ns) noexcept {
@@ -269,7 +275,8 @@ struct memo_hooks {
     /// an empty one.
     /// `S...` are the types the call stores its arguments as (see stored_t).
     template <class V, class... S>
-    static lazy<V> probe_values(fn_core& callee, fn_core* root, const S&... a) {
+    DESYNC_DETAIL_ALWAYS_INLINE static lazy<V> probe_values(fn_core& callee, fn_core* root,
+                                                            const S&... a) {
         if constexpr (memo_call_v<V, S...>) {
             if (root && callee.memoizable()) return probe<V, S...>(callee, *root, a...);
         }
@@ -305,8 +312,46 @@ struct memo_hooks {
     }
 
   private:
+    // A quick value's hit may come from a cell (without a lock), named by the key's inputs
+    // when the arguments pack into two words (without hashing either).
+    template <class V>
+    static constexpr bool quick_v = taken_value<V>::quick && result_type_id<V> != 0;
     template <class V, class... K>
-    static lazy<V> probe(fn_core& callee, fn_core& root, const K&... a) {
+    static constexpr bool by_inputs_v =
+        quick_v<V> && two_word_key_v<K...> && call_signature<V, K...> != 0;
+
+    // The common hit stays small enough to inline into the call: a quick value, named by its
+    // inputs, found in its cell. Everything else takes the full look.
+    template <class V, class... K>
+    DESYNC_DETAIL_ALWAYS_INLINE static lazy<V> probe(fn_core& callee, fn_core& root,
+                                                     const K&... a) {
+        if constexpr (by_inputs_v<V, K...>) {
+            memo_table* table = root.memo_tables.load(std::memory_order_acquire);
+            if (table && (root.share_results || !table->nothing_installed()) &&
+                callee.resolved.load(std::memory_order_acquire) && !trace_hooks::on()) {
+                auto const [low, high] = packed_words<2>(0, a...);
+                quick_inputs const in{callee.full_hash, call_signature<V, K...>, low, high};
+                quick_bytes bytes;
+                if (hash128 key; table->find_quick(in, bytes, key)) {
+                    try {
+                        if (memo_frame* parent = current_frame()) parent->children.push_back(key);
+                        taken_value<V> taken;
+                        taken(bytes);
+                        return ready_lazy<V>(taken);
+                    } catch (...) {  // out of memory: the call runs instead
+                        return {};
+                    }
+                }
+                return probe_full<V>(callee, root, true, a...);
+            }
+        }
+        return probe_full<V>(callee, root, false, a...);
+    }
+
+    // `cell_tried`: probe found no cell named by the inputs.
+    template <class V, class... K>
+    DESYNC_DETAIL_NOINLINE static lazy<V> probe_full(fn_core& callee, fn_core& root,
+                                                     bool cell_tried, const K&... a) {
         memo_table* table = root.memo_tables.load(std::memory_order_acquire);
         bool const share = root.share_results;
         bool const look = table && (share || !table->nothing_installed());
@@ -315,11 +360,8 @@ struct memo_hooks {
             if (!look && !parent) return {};
             std::uint64_t const callee_id = callee_hash(callee);
             taken_value<V> taken;
-            // A quick value's hit may come from a cell (without a lock), named by the key's
-            // inputs when the arguments pack into two words (without hashing either).
-            constexpr bool quick = taken_value<V>::quick && result_type_id<V> != 0;
-            constexpr bool by_inputs =
-                quick && two_word_key_v<K...> && call_signature<V, K...> != 0;
+            constexpr bool quick = quick_v<V>;
+            constexpr bool by_inputs = by_inputs_v<V, K...>;
             bool const try_cell = quick && look && !trace_hooks::on();
             quick_inputs in{};
             auto from_cell = [&](hash128& key) {
@@ -335,7 +377,7 @@ struct memo_hooks {
             if constexpr (by_inputs) {
                 auto const [low, high] = packed_words<2>(0, a...);
                 in = {callee_id, call_signature<V, K...>, low, high};
-                if (hash128 key; from_cell(key)) {
+                if (hash128 key; !cell_tried && from_cell(key)) {
                     if (parent) parent->children.push_back(key);
                     return ready_lazy<V>(taken);
                 }

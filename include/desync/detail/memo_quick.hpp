@@ -12,6 +12,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/work_deque.hpp>
 #include <desync/xxhash.hpp>
 #include <memory>
@@ -79,7 +80,8 @@ class quick_cells {
 
     /// Copies the value of the key `in` names, and the key itself, if a cell holds it. Never
     /// blocks, never writes; false also when a writer was busy with it (take the lock then).
-    bool read(const quick_inputs& in, quick_bytes& out, hash128& key) const noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE bool read(const quick_inputs& in, quick_bytes& out,
+                                          hash128& key) const noexcept {
         std::size_t const mask = mask_.load(std::memory_order_acquire);
         const cell* cells = cells_.load(std::memory_order_acquire);  // at least mask + 1 of them
         if (!cells) return false;
@@ -157,13 +159,20 @@ class quick_cells {
     // Fibonacci hashing: the top bits of the product, which every bit of the inputs reaches
     // (doubles such as 1.0, 2.0, 3.0 differ only in their own top bits), and which spread
     // consecutive or strided integers more evenly than random places would.
-    static std::size_t index(const quick_inputs& in, std::size_t mask) noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE static std::size_t index(const quick_inputs& in,
+                                                         std::size_t mask) noexcept {
         std::uint64_t const h = in.first + in.second + std::rotl(in.third, 29);
         std::uint64_t const product = h * 0x9E3779B97F4A7C15ull;
-        // mask + 1 cells: the top log2(mask + 1) bits (none for mask 0), in two shifts of at
-        // most 63 each.
+        // mask + 1 cells, a power of two: the top log2(mask + 1) bits (none for mask 0).
+#if defined(__SIZEOF_INT128__)
+        // The high word of product * (mask + 1): one multiply, where the shift would need
+        // the bit count first.
+        __extension__ typedef unsigned __int128 wide;
+        return static_cast<std::size_t>((static_cast<wide>(product) * (mask + 1)) >> 64);
+#else
         int const unused = std::countl_zero(static_cast<std::uint64_t>(mask));
         return static_cast<std::size_t>((product >> 1) >> (unused - 1)) & mask;
+#endif
     }
 
     bool holds(std::size_t i, const hash128& key) const noexcept {

@@ -128,7 +128,8 @@ class memo_table {
     /// A hit on a quick value (quick_value_v) without a lock: true, with its bytes and its key,
     /// if the key `in` names holds an installed value that this run has recorded already.
     /// False means only "take the lock and look" (find).
-    bool find_quick(const quick_inputs& in, quick_bytes& out, hash128& key) const noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE bool find_quick(const quick_inputs& in, quick_bytes& out,
+                                                hash128& key) const noexcept {
         return !bounded() && quick_.read(in, out, key);
     }
 
@@ -347,7 +348,7 @@ class memo_table {
         if (s.empty() && erase_empty) sh.slots.erase(slot);
     }
 
-    bool bounded() const noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE bool bounded() const noexcept {
         return max_entries_.load(std::memory_order_relaxed) ||
                max_bytes_.load(std::memory_order_relaxed);
     }

@@ -1,6 +1,7 @@
 #pragma once
 // The shared state of one call: its state machine, reference count, continuations and result.
 
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/ref.hpp>
 #include <desync/detail/task_alloc.hpp>
 #include <desync/error.hpp>
@@ -75,8 +76,10 @@ public:
     task_base(const task_base&) = delete;
     task_base& operator=(const task_base&) = delete;
 
-    static void* operator new(std::size_t size) { return task_alloc::allocate(size); }
-    static void operator delete(void* p, std::size_t size) noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE static void* operator new(std::size_t size) {
+        return task_alloc::allocate(size);
+    }
+    DESYNC_DETAIL_ALWAYS_INLINE static void operator delete(void* p, std::size_t size) noexcept {
         task_alloc::deallocate(p, size);
     }
 
@@ -84,7 +87,7 @@ public:
     /// The last reference frees the task. A count of 1 is this caller's reference alone, and
     /// nobody else can add one (that takes a reference already), so it needs no atomic
     /// read-modify-write, which would wait for this thread's pending stores.
-    void release() noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE void release() noexcept {
         if (refs_.load(std::memory_order_acquire) == 1 ||
             refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
             delete this;

@@ -6,6 +6,7 @@
 // memory is still seen.
 
 #include <cstddef>
+#include <desync/detail/attributes.hpp>
 #include <new>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -20,30 +21,27 @@ namespace desync::detail {
 
 class task_alloc {
 public:
-    static void* allocate(std::size_t size) {
+    DESYNC_DETAIL_ALWAYS_INLINE static void* allocate(std::size_t size) {
 #ifndef DESYNC_DETAIL_PLAIN_TASK_ALLOC
         if (int c = size_class(size); c >= 0) {
-            cache& l = local();
-            free_list& list = l.lists[c];
-            if (list.head) {
-                block* b = list.head;
+            free_list& list = local().lists[c];
+            if (block* b = list.head) [[likely]] {
                 list.head = b->next;
                 --list.count;
                 return b;
             }
-            if (!l.owned && !l.exited) own();
-            return ::operator new(class_size(c));
+            return allocate_new(c);
         }
 #endif
         return ::operator new(size);
     }
 
-    static void deallocate(void* p, std::size_t size) noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE static void deallocate(void* p, std::size_t size) noexcept {
 #ifndef DESYNC_DETAIL_PLAIN_TASK_ALLOC
         if (int c = size_class(size); c >= 0) {
             cache& l = local();
             free_list& list = l.lists[c];
-            if (l.owned && list.count < max_cached) {
+            if (l.owned && list.count < max_cached) [[likely]] {
                 list.head = ::new (p) block{list.head};
                 ++list.count;
                 return;
@@ -96,6 +94,12 @@ private:
     static cache& local() noexcept {
         thread_local constinit cache l{};
         return l;
+    }
+    // This thread's cache of class `c` is empty: a block from the heap.
+    DESYNC_DETAIL_NOINLINE static void* allocate_new(int c) {
+        cache& l = local();
+        if (!l.owned && !l.exited) own();
+        return ::operator new(class_size(c));
     }
     static void own() {
         thread_local owner o;
