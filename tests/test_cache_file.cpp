@@ -667,6 +667,29 @@ TEST_CASE("a save removes the temporary files of killed saves, and nothing else"
     REQUIRE(!fs::exists(held));
 }
 
+TEST_CASE("a saved file keeps the replaced file's mode; until then its temporary file is 0600",
+          "[cache_file][process]") {
+    fs::path dir = scratch_dir() / "modes";
+    fs::remove_all(dir);
+    fs::path file = dir / "mode.cache";
+    using fs::perms;
+    perms const rw_r_r = perms::owner_read | perms::owner_write | perms::group_read |
+                         perms::others_read;
+    perms const r_r_r = perms::owner_read | perms::group_read | perms::others_read;
+    killed_save(file);
+    REQUIRE(fs::status(file).permissions() == rw_r_r);  // a new file
+    // Killed before it took the target's mode: its owner can still open it to lock and remove
+    // it, even where the target is read-only.
+    auto const left = names_starting(dir, ".mode.cache.tmp-");
+    REQUIRE(left.size() == 1);
+    REQUIRE(fs::status(dir / left[0]).permissions() == (perms::owner_read | perms::owner_write));
+
+    fs::permissions(file, r_r_r);
+    save_results(file, 2);
+    REQUIRE(fs::status(file).permissions() == r_r_r);
+    REQUIRE(runs_with(desync::cache::load(file), 2) == 0);
+}
+
 TEST_CASE("a save never removes the temporary file of a save still under way, however old",
           "[cache_file][process]") {
     fs::path dir = scratch_dir() / "under_way";

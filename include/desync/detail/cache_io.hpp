@@ -90,9 +90,8 @@ class atomic_file {
         // Held until the file is closed: a save that finds this file unlocked knows that its
         // writer is gone (remove_abandoned). Best effort: some file systems have no locks.
         (void)::flock(fd_, LOCK_EX | LOCK_NB);
-        struct stat st {
-        };  // a new file is 0644 (mkstemp makes 0600); a replaced one keeps its mode
-        ::fchmod(fd_, ::stat(target_.c_str(), &st) == 0 ? st.st_mode & 07777 : 0644);
+        // The file stays its owner's alone (mkstemp makes it 0600) until commit(): a killed
+        // save's file is never read-only, so a later save can open it to lock it and remove it.
     }
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
@@ -122,6 +121,9 @@ class atomic_file {
 
     /// Makes the new contents durable, then puts them in the target's place.
     void commit() {
+        struct stat st {
+        };  // a new file is 0644; a replaced one keeps its mode
+        (void)::fchmod(fd_, ::stat(target_.c_str(), &st) == 0 ? st.st_mode & 07777 : 0644);
         if (::fsync(fd_) != 0) throw fail("cannot write '" + temp_.string() + "'");
         int const r = ::close(fd_);
         fd_ = -1;
