@@ -828,6 +828,43 @@ TEST_CASE("a hit from a cell is recorded as a child of the body that made it", "
     REQUIRE(cell_top.get_cache().size() == 9);
 }
 
+std::atomic<int> many_runs{0};
+DESYNC_FN(many_leaf, [](int v) {
+    ++many_runs;
+    return v + 7;
+});
+// 3n calls over n keys (n coprime with 7), each key once a round, in a different order each.
+DESYNC_FN(many_body, [](int n) {
+    long s = 0;
+    for (int round = 0; round < 3; ++round)
+        for (int i = 0; i < n; ++i) s += many_leaf((i * 7 + round) % n).get();
+    return s;
+});
+DESYNC_FN(many_root, [](int n) { return many_body(n).get(); });
+
+TEST_CASE("a body that makes many calls records each of its keys, once", "[memo]") {
+    many_root.clear_cache();
+    many_root(300).get();  // the leaves run: 900 calls
+    REQUIRE(many_runs == 900);
+    desync::cache const first = many_root.get_cache();  // many_body(300) and 300 leaves
+    REQUIRE(first.size() == 301);
+    many_root.clear_cache();
+    many_root.set_cache(first);
+    many_root(299).get();  // a new body, whose 897 calls hit (from cells)
+    REQUIRE(many_runs == 900);
+    desync::cache const second = many_root.get_cache();  // many_body(299) and 299 leaves
+    REQUIRE(second.size() == 300);
+    many_root.clear_cache();
+    many_root.set_cache(second);
+    many_root(299).get();  // a hit, which records the children its body kept
+    REQUIRE(many_runs == 900);
+    REQUIRE(many_root.get_cache().size() == 300);
+    many_root.clear_cache();
+    many_root.set_cache(first);
+    many_root(300).get();
+    REQUIRE(many_root.get_cache().size() == 301);
+}
+
 // ---- keys of scalar arguments, packed in registers (detail/memo_key.hpp)
 
 namespace {

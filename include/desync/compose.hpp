@@ -56,12 +56,14 @@ inline constexpr bool is_call_option_v =
     std::is_same_v<std::remove_cvref_t<T>, after_t> || std::is_same_v<std::remove_cvref_t<T>, needs>;
 
 template <class Params, class Invoker, class First, class... Rest>
-auto make_call_peel(fn_core& callee, Invoker inv, call_options opts, First&& first,
-                    Rest&&... rest);
+DESYNC_DETAIL_ALWAYS_INLINE auto make_call_peel(fn_core& callee, Invoker inv,
+                                                call_options&& opts, First&& first,
+                                                Rest&&... rest);
 
 /// Makes a call, taking leading call options (desync::after, desync::needs) off the arguments.
 template <class Params, class Invoker, class... A>
-auto make_call(fn_core& callee, Invoker inv, call_options opts, A&&... a) {
+DESYNC_DETAIL_ALWAYS_INLINE auto make_call(fn_core& callee, Invoker inv,
+                                           call_options&& opts, A&&... a) {
     if constexpr (sizeof...(A) > 0) {
         return make_call_peel<Params>(callee, std::move(inv), std::move(opts),
                                       std::forward<A>(a)...);
@@ -71,8 +73,9 @@ auto make_call(fn_core& callee, Invoker inv, call_options opts, A&&... a) {
 }
 
 template <class Params, class Invoker, class First, class... Rest>
-auto make_call_peel(fn_core& callee, Invoker inv, call_options opts, First&& first,
-                    Rest&&... rest) {
+DESYNC_DETAIL_ALWAYS_INLINE auto make_call_peel(fn_core& callee, Invoker inv,
+                                                call_options&& opts, First&& first,
+                                                Rest&&... rest) {
     if constexpr (std::is_same_v<std::remove_cvref_t<First>, after_t>) {
         for (const auto& t : first.order.tasks) opts.extra().order.tasks.push_back(t);
         return make_call<Params>(callee, std::move(inv), std::move(opts),

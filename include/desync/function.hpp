@@ -125,7 +125,7 @@ public:
     /// and receives their values (unless the parameter itself is a lazy). Leading
     /// desync::after(...) and desync::needs{...} arguments are options of this call.
     template <class... A>
-    auto operator()(A&&... a) const {
+    DESYNC_DETAIL_ALWAYS_INLINE auto operator()(A&&... a) const {
         return detail::make_call<detail::params_of_t<F>>(*core_, invoker(), detail::call_options{},
                                                          std::forward<A>(a)...);
     }
@@ -255,7 +255,7 @@ public:
 
     /// Starts a call (see fn::operator()).
     template <class... A>
-    auto operator()(A&&... a) const {
+    DESYNC_DETAIL_ALWAYS_INLINE auto operator()(A&&... a) const {
         return detail::make_call<detail::param_list<Args...>>(
             Decl::core(), invoker(), detail::call_options{}, std::forward<A>(a)...);
     }

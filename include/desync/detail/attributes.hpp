@@ -1,16 +1,16 @@
 #pragma once
-// Compiler hints for the library's own code.
+// Compiler hints for the library's own code: a memo hit is a few dozen instructions, and GCC
+// would otherwise leave its steps as calls inside the large functions that make calls.
 
-/// A rarely taken path, kept out of line so that the common path around it stays small enough
-/// to inline (a hit's call operator, a lazy's destructor).
-/// A path that callers should call rather than inline, so that their common path stays small;
-/// and a small step of a hit that should be inlined even into a large caller.
 #if defined(__GNUC__) || defined(__clang__)
+/// A rare path, kept out of line and out of the way of the common one around it.
 #define DESYNC_DETAIL_COLD [[gnu::cold, gnu::noinline]]
+/// A path that callers call rather than inline, so that their common path stays small.
 #define DESYNC_DETAIL_NOINLINE [[gnu::noinline]]
-#define DESYNC_DETAIL_ALWAYS_INLINE [[gnu::always_inline]]
+/// A small step of a call or a hit, inlined even into a large caller.
+#define DESYNC_DETAIL_ALWAYS_INLINE [[gnu::always_inline]] inline
 #else
 #define DESYNC_DETAIL_COLD
 #define DESYNC_DETAIL_NOINLINE
-#define DESYNC_DETAIL_ALWAYS_INLINE
+#define DESYNC_DETAIL_ALWAYS_INLINE inline
 #endif

@@ -3,6 +3,7 @@
 // the edges that start it when those inputs are ready, and the run of its body inside a scope
 // that joins every call the body makes.
 
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/fn_core.hpp>
 #include <desync/detail/memo_hooks.hpp>
 #include <desync/detail/run.hpp>
@@ -313,21 +314,13 @@ decltype(auto) as_stored(const A& a) {
     else return S(a);
 }
 
+/// Makes a call's task, registers it with the running body (or makes it a root call) and
+/// starts it: every call that the memo table did not answer.
 template <class Params, class Invoker, std::size_t... I, class... A>
-auto spawn_indexed(std::index_sequence<I...>, fn_core& core, Invoker inv, call_options opts,
-                   A&&... a) {
+DESYNC_DETAIL_NOINLINE auto start_call(std::index_sequence<I...>, fn_core& core, bool root,
+                                       Invoker inv, call_options opts, A&&... a) {
     using task_t = call_task<Invoker, stored_t<Params, I, A>...>;
     using value_t = typename task_t::value_type;
-    const bool root = tl_frame.sc == nullptr;
-    if (core.default_needs && !opts.has_res()) opts.extra().res = resolve_needs(*core.default_needs);
-    if constexpr (task_t::input_count == 0 &&
-                  (std::is_constructible_v<stored_t<Params, I, A>, const A&> && ...)) {
-        if (!root && opts.order_size() == 0)
-            if (auto hit = memo_hooks::probe_values<value_t, stored_t<Params, I, A>...>(
-                    core, tl_frame.root, as_stored<stored_t<Params, I, A>>(a)...);
-                hit.valid())
-                return hit;
-    }
     executor_slot& exec = executor_for(core);
     task_ref<task_t> t(new task_t(core_ref::share(&core), std::move(inv), std::move(opts),
                                   make_stored<stored_t<Params, I, A>>(std::forward<A>(a))...));
@@ -351,16 +344,38 @@ auto spawn_indexed(std::index_sequence<I...>, fn_core& core, Invoker inv, call_o
     return result;
 }
 
+/// A call: answered by the memo table where it can be (inline at the call site, so that a
+/// function called from many places hits as fast as one called from one), else started.
+template <class Params, class Invoker, std::size_t... I, class... A>
+DESYNC_DETAIL_ALWAYS_INLINE auto spawn_indexed(std::index_sequence<I...> seq, fn_core& core,
+                                               Invoker inv, call_options&& opts, A&&... a) {
+    using task_t = call_task<Invoker, stored_t<Params, I, A>...>;
+    using value_t = typename task_t::value_type;
+    const bool root = tl_frame.sc == nullptr;
+    if (core.default_needs && !opts.has_res()) opts.extra().res = resolve_needs(*core.default_needs);
+    if constexpr (task_t::input_count == 0 &&
+                  (std::is_constructible_v<stored_t<Params, I, A>, const A&> && ...)) {
+        if (!root && opts.order_size() == 0)
+            if (auto hit = memo_hooks::probe_values<value_t, stored_t<Params, I, A>...>(
+                    core, tl_frame.root, as_stored<stored_t<Params, I, A>>(a)...);
+                hit.valid())
+                return hit;
+    }
+    return start_call<Params>(seq, core, root, std::move(inv), std::move(opts),
+                              std::forward<A>(a)...);
+}
+
 /// Makes a call: stores the arguments, registers it with the running body (or makes it a root
 /// call), and starts it. `Params` is the callable's parameter list when known (void if not).
 template <class Params, class Invoker, class... A>
-auto spawn_with(fn_core& callee, Invoker inv, call_options opts, A&&... a) {
+DESYNC_DETAIL_ALWAYS_INLINE auto spawn_with(fn_core& callee, Invoker inv, call_options&& opts,
+                                            A&&... a) {
     return spawn_indexed<Params>(std::index_sequence_for<A...>{}, callee,
                                  std::move(inv), std::move(opts), std::forward<A>(a)...);
 }
 
 template <class Params, class Invoker, class... A>
-auto spawn(fn_core& callee, Invoker inv, A&&... a) {
+DESYNC_DETAIL_ALWAYS_INLINE auto spawn(fn_core& callee, Invoker inv, A&&... a) {
     return spawn_with<Params>(callee, std::move(inv), call_options{},
                               std::forward<A>(a)...);
 }

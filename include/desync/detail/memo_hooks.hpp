@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <cstdint>
@@ -181,7 +182,7 @@ class taken_value<void> {
 
 /// A lazy that already holds a copy of the value a hit took.
 template <class V>
-DESYNC_DETAIL_ALWAYS_INLINE inline lazy<V> ready_lazy(const taken_value<V>& v) {
+DESYNC_DETAIL_ALWAYS_INLINE lazy<V> ready_lazy(const taken_value<V>& v) {
     using ready = ready_task<V>;
     if constexpr (std::is_void_v<V>)
         return access::make<V>(task_ref<result_task<V>>(new ready(typename ready::value_tag{})));
@@ -204,10 +205,50 @@ value_ptr make_value(result_task<V>& t, std::uint64_t took_ns, std::vector<hash1
 /// The memoized calls that the body of a memoizable call made (their keys), collected on the
 /// thread that runs the body: they become the children of its recorded result.
 struct memo_frame {
+    explicit memo_frame(task_ref<> t) noexcept : task(std::move(t)) {}
+
     task_ref<> task;
     std::vector<hash128> children;
     // Calls made with dataflow inputs (on_spawned): keyed, if at all, by the time the body joins.
     std::vector<std::pair<task_ref<>, const hash128* (*)(task_base&)>> pending;
+
+    /// Notes a call's key. A body that makes many calls with few keys (a loop of hits) keeps
+    /// each key once as it goes, rather than sorting them all when it returns.
+    DESYNC_DETAIL_ALWAYS_INLINE void add_child(const hash128& key) {
+        if (index_.empty()) {
+            children.push_back(key);
+            if (children.size() == indexed_from) start_index();
+            return;
+        }
+        std::size_t const mask = index_.size() - 1;
+        for (std::size_t i = key.low & mask;; i = (i + 1) & mask) {
+            std::uint32_t const at = index_[i];
+            if (at == 0) break;
+            if (children[at - 1] == key) return;
+        }
+        children.push_back(key);
+        if (2 * children.size() > index_.size()) return start_index();
+        insert(key, children.size());
+    }
+
+  private:
+    static constexpr std::size_t indexed_from = 64;  // fewer keys are sorted once, at the end
+
+    // index_: open addressing over `children`, at most half full; a slot holds a key's
+    // position + 1 (0: empty). Made (again, twice as large) from the keys kept so far.
+    DESYNC_DETAIL_NOINLINE void start_index() {
+        std::sort(children.begin(), children.end());
+        children.erase(std::unique(children.begin(), children.end()), children.end());
+        index_.assign(std::bit_ceil(4 * children.size()), 0);
+        for (std::size_t i = 0; i < children.size(); ++i) insert(children[i], i + 1);
+    }
+    void insert(const hash128& key, std::size_t position) noexcept {
+        std::size_t const mask = index_.size() - 1;
+        std::size_t i = key.low & mask;
+        while (index_[i] != 0) i = (i + 1) & mask;
+        index_[i] = static_cast<std::uint32_t>(position);
+    }
+    std::vector<std::uint32_t> index_;
 };
 
 /// One frame per memoizable body running on this thread: a body waiting for a call may run it
@@ -227,7 +268,7 @@ inline std::vector<memo_frame>& live_frames() {
 
 /// The frame of the body running on this thread, if it is a memoizable call's. Most calls are
 /// made by bodies that keep none, and learn so from the trivial thread-local frame.
-DESYNC_DETAIL_ALWAYS_INLINE inline memo_frame* current_frame() {
+DESYNC_DETAIL_ALWAYS_INLINE memo_frame* current_frame() {
     if (!tl_frame.memo_frame) return nullptr;
     auto& frames = live_frames();
     if (frames.empty() || frames.back().task.get() != tl_frame.task) return nullptr;
@@ -334,7 +375,7 @@ struct memo_hooks {
                 quick_bytes bytes;
                 if (hash128 key; table->find_quick(in, bytes, key)) {
                     try {
-                        if (memo_frame* parent = current_frame()) parent->children.push_back(key);
+                        if (memo_frame* parent = current_frame()) parent->add_child(key);
                         taken_value<V> taken;
                         taken(bytes);
                         return ready_lazy<V>(taken);
@@ -378,12 +419,12 @@ struct memo_hooks {
                 auto const [low, high] = packed_words<2>(0, a...);
                 in = {callee_id, call_signature<V, K...>, low, high};
                 if (hash128 key; !cell_tried && from_cell(key)) {
-                    if (parent) parent->children.push_back(key);
+                    if (parent) parent->add_child(key);
                     return ready_lazy<V>(taken);
                 }
             }
             hash128 const key = memo_key<V, K...>(callee_id, a...);
-            if (parent) parent->children.push_back(key);
+            if (parent) parent->add_child(key);
             if (!look) return {};
             if constexpr (quick && !by_inputs) {
                 in = {key.low, result_type_id<V>, key.high, 0};
@@ -509,7 +550,7 @@ struct memo_hooks {
                 t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
             if (t.root()->share_results) on_start_running(t, args);
             try {
-                live_frames().push_back({task_ref<>::share(&t), {}, {}});
+                live_frames().emplace_back(task_ref<>::share(&t));
                 tl_frame.memo_frame = true;
             } catch (...) {  // out of memory: its result records no children
             }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <desync/detail/attributes.hpp>
 #include <desync/detail/value_kind.hpp>
 #include <desync/hash.hpp>
 #include <desync/xxhash.hpp>
@@ -114,7 +115,8 @@ inline constexpr bool packed_key_v =
 
 /// Appends the bytes of `v` at byte `at` of `w` (zeroed there), with shifts.
 template <std::size_t W, class T>
-constexpr void pack_bytes(std::array<std::uint64_t, W>& w, std::size_t& at, const T& v) noexcept {
+DESYNC_DETAIL_ALWAYS_INLINE constexpr void pack_bytes(std::array<std::uint64_t, W>& w,
+                                                      std::size_t& at, const T& v) noexcept {
     std::uint64_t bits = 0;
     if constexpr (std::is_same_v<T, bool>)
         bits = v ? 1 : 0;
@@ -128,8 +130,8 @@ constexpr void pack_bytes(std::array<std::uint64_t, W>& w, std::size_t& at, cons
 
 /// W words holding the bytes of `values` from byte `at` on, zero elsewhere.
 template <std::size_t W, class... K>
-constexpr std::array<std::uint64_t, W> packed_words([[maybe_unused]] std::size_t at,
-                                                   const K&... values) noexcept {
+DESYNC_DETAIL_ALWAYS_INLINE constexpr std::array<std::uint64_t, W> packed_words(
+    [[maybe_unused]] std::size_t at, const K&... values) noexcept {
     std::array<std::uint64_t, W> w{};
     (pack_bytes(w, at, values), ...);
     return w;

@@ -2,6 +2,8 @@
 // An owning pointer to an intrusively counted object (a task, a function's core): T provides
 // retain() and release(), which frees it when the last reference goes.
 
+#include <desync/detail/attributes.hpp>
+
 #include <type_traits>
 #include <utility>
 
@@ -16,7 +18,7 @@ public:
     ref(const ref& o) noexcept : p_(o.p_) {
         if (p_) p_->retain();
     }
-    ref(ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    DESYNC_DETAIL_ALWAYS_INLINE ref(ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
     template <class U>
         requires std::is_convertible_v<U*, T*>
     ref(ref<U> o) noexcept : p_(o.detach()) {}
@@ -24,7 +26,7 @@ public:
         std::swap(p_, o.p_);
         return *this;
     }
-    ~ref() {
+    DESYNC_DETAIL_ALWAYS_INLINE ~ref() {
         if (p_) p_->release();
     }
     /// Takes a new reference to `p`.

@@ -171,7 +171,7 @@ struct access {
         return l.t_;
     }
     template <class T>
-    static lazy<T> make(task_ref<result_task<T>> t) noexcept {
+    DESYNC_DETAIL_ALWAYS_INLINE static lazy<T> make(task_ref<result_task<T>> t) noexcept {
         return lazy<T>(std::move(t));
     }
 };
