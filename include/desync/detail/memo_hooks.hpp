@@ -383,16 +383,18 @@ struct memo_hooks {
                         return {};
                     }
                 }
-                return probe_full<V>(callee, root, true, a...);
+                return probe_full<V>(callee, root, a...);
             }
         }
-        return probe_full<V>(callee, root, false, a...);
+        return probe_full<V>(callee, root, a...);
     }
 
-    // `cell_tried`: probe found no cell named by the inputs.
+    // Every other look. A key named by its inputs was looked for in its cell by probe, if at
+    // all (not before the callee's hash is resolved): here only the locked find, which gives it
+    // a cell for the next time.
     template <class V, class... K>
     DESYNC_DETAIL_NOINLINE static lazy<V> probe_full(fn_core& callee, fn_core& root,
-                                                     bool cell_tried, const K&... a) {
+                                                     const K&... a) {
         memo_table* table = root.memo_tables.load(std::memory_order_acquire);
         bool const share = root.share_results;
         bool const look = table && (share || !table->nothing_installed());
@@ -403,32 +405,21 @@ struct memo_hooks {
             taken_value<V> taken;
             constexpr bool quick = quick_v<V>;
             constexpr bool by_inputs = by_inputs_v<V, K...>;
-            bool const try_cell = quick && look && !trace_hooks::on();
             quick_inputs in{};
-            auto from_cell = [&](hash128& key) {
-                if constexpr (quick) {
-                    quick_bytes bytes;
-                    if (!try_cell || !table->find_quick(in, bytes, key)) return false;
-                    taken(bytes);
-                    return true;
-                } else {
-                    return false;
-                }
-            };
             if constexpr (by_inputs) {
                 auto const [low, high] = packed_words<2>(0, a...);
                 in = {callee_id, call_signature<V, K...>, low, high};
-                if (hash128 key; !cell_tried && from_cell(key)) {
-                    if (parent) parent->add_child(key);
-                    return ready_lazy<V>(taken);
-                }
             }
             hash128 const key = memo_key<V, K...>(callee_id, a...);
             if (parent) parent->add_child(key);
             if (!look) return {};
-            if constexpr (quick && !by_inputs) {
+            if constexpr (quick && !by_inputs) {  // a cell named by the key itself
                 in = {key.low, result_type_id<V>, key.high, 0};
-                if (hash128 same; from_cell(same)) return ready_lazy<V>(taken);
+                quick_bytes bytes;
+                if (hash128 same; !trace_hooks::on() && table->find_quick(in, bytes, same)) {
+                    taken(bytes);
+                    return ready_lazy<V>(taken);
+                }
             }
             memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>,
                                        quick ? &in : nullptr);
