@@ -235,10 +235,13 @@ struct memo_frame {
     static constexpr std::size_t indexed_from = 64;  // fewer keys are sorted once, at the end
 
     // index_: open addressing over `children`, at most half full; a slot holds a key's
-    // position + 1 (0: empty). Made (again, twice as large) from the keys kept so far.
+    // position + 1 (0: empty). Made (again, twice as large) from the keys kept so far, which
+    // are unique once the first index has been made.
     DESYNC_DETAIL_NOINLINE void start_index() {
-        std::sort(children.begin(), children.end());
-        children.erase(std::unique(children.begin(), children.end()), children.end());
+        if (index_.empty()) {
+            std::sort(children.begin(), children.end());
+            children.erase(std::unique(children.begin(), children.end()), children.end());
+        }
         index_.assign(std::bit_ceil(4 * children.size()), 0);
         for (std::size_t i = 0; i < children.size(); ++i) insert(children[i], i + 1);
     }
