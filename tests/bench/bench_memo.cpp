@@ -1,8 +1,11 @@
 // The memo table and the cache file, each against a peer measured in the same run: a memo hit
 // (one int argument, made by a root's body, then by a memoizable body, which also notes the key
 // as its child) against a std::unordered_map lookup keyed by XXH3 of the same bytes; saving and
-// loading 1,000,000 small results against raw fwrite / fread of a file of the same size.
+// loading 1,000,000 small results against raw fwrite / fread of a file of the same size, and the
+// save against the textbook durable replace of the same bytes (write, fsync, rename, fsync the
+// directory), which is what the save must do once its records are made.
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -167,6 +170,42 @@ void save_fwrite(benchmark::State& state) {
     std::filesystem::remove(file);
 }
 
+// The saved file's own bytes, already in memory, replacing a file as a save must: a new file
+// written whole and fsync'ed, renamed over the target, the directory fsync'ed. No encoding, no
+// checksums: what the disk asks of any save that a crash cannot leave half-written.
+void save_atomic_replace(benchmark::State& state) {
+    auto const size = std::filesystem::file_size(saved_file());
+    std::unique_ptr<char[]> data(new char[size]);
+    {
+        std::FILE* f = std::fopen(saved_file().c_str(), "rb");
+        if (!f || std::fread(data.get(), 1, size, f) != size) state.SkipWithError("cannot read");
+        if (f) std::fclose(f);
+    }
+    auto const file = bench_file("replace.bin");
+    auto const temp = bench_file("replace.bin.tmp");
+    auto const dir = file.parent_path();
+    for (auto _ : state) {
+        int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        bool ok = fd >= 0;
+        for (std::size_t done = 0; ok && done < size;) {
+            ssize_t const n = ::write(fd, data.get() + done, size - done);
+            ok = n > 0;
+            done += ok ? static_cast<std::size_t>(n) : 0;
+        }
+        ok = ok && ::fsync(fd) == 0;
+        if (fd >= 0) ::close(fd);
+        ok = ok && ::rename(temp.c_str(), file.c_str()) == 0;
+        int const d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ok = ok && d >= 0 && ::fsync(d) == 0;
+        if (d >= 0) ::close(d);
+        if (!ok) state.SkipWithError("cannot replace the file");
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+    std::filesystem::remove(temp, ignored);
+}
+
 void load_desync(benchmark::State& state) {
     const auto& file = saved_file();
     for (auto _ : state) benchmark::DoNotOptimize(desync::cache::load(file).size());
@@ -208,6 +247,10 @@ BENCHMARK(save_fwrite<false>)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(save_fwrite<true>)
     ->Name("save_1M/peer:fwrite+fsync")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(save_atomic_replace)
+    ->Name("save_1M/peer:atomic-replace")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(load_desync)->Name("load_1M/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
