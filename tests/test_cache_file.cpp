@@ -425,6 +425,55 @@ TEST_CASE("a record whose checksum holds but whose value does not decode is a mi
     REQUIRE(runs_with(c, 2) == 2);
 }
 
+namespace {
+std::atomic<bool> refuse_default{false};
+
+// Default-constructible, but not while refuse_default is set: its decoding then throws.
+class throwing_default {
+  public:
+    throwing_default() {
+        if (refuse_default) throw std::runtime_error("throwing_default: not now");
+    }
+    explicit throwing_default(int v) : v_(v) {}
+    int value() const { return v_; }
+    friend auto desync_fields(const throwing_default& t) { return std::tie(t.v_); }
+    friend auto desync_fields(throwing_default& t) { return std::tie(t.v_); }
+
+  private:
+    int v_ = 0;
+};
+}  // namespace
+
+DESYNC_FN(throwing_of, [](int v) {
+    ++runs;
+    return throwing_default(v);
+});
+DESYNC_FN(throwing_root, [](int v) { return throwing_of(v).get().value(); });
+
+TEST_CASE("a record whose decoding throws is a miss: the call runs, and the record stays",
+          "[cache_file]") {
+    fs::path file = scratch_dir() / "throwing.cache";
+    throwing_root.clear_cache();
+    runs = 0;
+    REQUIRE(throwing_root(2).get() == 2);
+    REQUIRE(runs == 1);
+    REQUIRE(throwing_root.get_cache().save(file).written == 1);
+    desync::cache const loaded = desync::cache::load(file);
+    throwing_root.set_cache(loaded);
+    struct allow_again {
+        ~allow_again() { refuse_default = false; }
+    } guard;
+    refuse_default = true;
+    runs = 0;
+    CHECK(throwing_root(2).get() == 2);  // a miss, not the decoder's exception
+    CHECK(runs == 1);
+    refuse_default = false;
+    CHECK(throwing_root.get_cache().size() == 1);  // the run's own result, to save
+    // The record stays installed (out of memory may pass): once it decodes, it is a hit.
+    CHECK(throwing_root(2).get() == 2);
+    CHECK(runs == 1);
+}
+
 // ---- across processes: this program re-run as a child, one hidden test case per role
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include "catch.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <forward_list>
 #include <limits>
 #include <list>
+#include <memory>
 #include <map>
 #include <optional>
 #include <set>
@@ -320,6 +322,69 @@ TEST_CASE("a length of 2^60 fails fast, before any allocation", "[codec]") {
     // Exactly as many elements as bytes allow is fine; one more is not.
     CHECK(decodes<std::vector<std::optional<int>>>(u64(3) + std::string(3, '\0')));
     CHECK_FALSE(decodes<std::vector<std::optional<int>>>(u64(4) + std::string(3, '\0')));
+}
+
+namespace {
+std::size_t largest_allocation = 0;  // by counting_allocator, in bytes
+
+template <class T>
+struct counting_allocator {
+    using value_type = T;
+    counting_allocator() = default;
+    template <class U>
+    counting_allocator(const counting_allocator<U>&) noexcept {}
+    T* allocate(std::size_t n) {
+        largest_allocation = std::max(largest_allocation, n * sizeof(T));
+        return std::allocator<T>{}.allocate(n);
+    }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
+    template <class U>
+    bool operator==(const counting_allocator<U>&) const noexcept {
+        return true;
+    }
+};
+}  // namespace
+
+TEST_CASE("a count is trusted with memory only as its elements decode", "[codec]") {
+    // An empty optional of a 4 KiB array encodes in one byte: a count that the bytes allow
+    // would reserve 4096 times the input before the first element failed.
+    using big = std::optional<std::array<double, 512>>;
+    using counted = std::vector<big, counting_allocator<big>>;
+    static_assert(is_encodable_v<counted>);
+    std::string const lie = u64(4096) + std::string(4096, '\2');  // 2: no optional's marker
+    largest_allocation = 0;
+    CHECK_FALSE(decodes<counted>(lie));
+    CHECK(largest_allocation < 4 * lie.size());
+    // The same count with elements that decode: memory grows as they do.
+    counted v;
+    REQUIRE(decode(bytes_of(u64(4096) + std::string(4096, '\0')), v));
+    CHECK(v.size() == 4096);
+    CHECK(std::ranges::none_of(v, [](const big& e) { return e.has_value(); }));
+}
+
+TEST_CASE("elements larger than a thread's stack decode", "[codec]") {
+    // 9 MiB each, more than the 8 MiB stack of a main thread on Linux: decoded where they stay
+    // (a sequence) or through the heap (a set), never on the stack.
+    using huge = std::array<char, (std::size_t{9} << 20)>;
+    auto a = std::make_unique<huge>();
+    auto b = std::make_unique<huge>();
+    a->fill('a'), b->fill('b');
+    std::vector<huge> seq(2);
+    seq[0] = *a, seq[1] = *b;
+    std::string bytes = encoded(seq);
+    seq.clear(), seq.shrink_to_fit();
+    std::vector<huge> seq_back;
+    REQUIRE(decode(bytes_of(bytes), seq_back));
+    REQUIRE(seq_back.size() == 2);
+    CHECK((seq_back[0] == *a && seq_back[1] == *b));
+    seq_back = {}, seq_back.shrink_to_fit();
+    std::deque<huge> deq_back;
+    REQUIRE(decode(bytes_of(bytes), deq_back));  // the same encoding: a count, then elements
+    CHECK((deq_back.size() == 2 && deq_back.back() == *b));
+    deq_back.clear();
+    std::set<huge> set_back;
+    REQUIRE(decode(bytes_of(bytes), set_back));  // 'a' < 'b': in the canonical order
+    CHECK((set_back.size() == 2 && *set_back.begin() == *a));
 }
 
 TEST_CASE("fuzz: truncations and single-bit flips never crash nor decode wrongly", "[codec]") {

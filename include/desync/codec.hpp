@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -353,6 +354,33 @@ inline bool in_canonical_order(std::span<const std::byte> previous,
     return !std::ranges::lexicographical_compare(current, previous);
 }
 
+// Sequences whose emplace_back() gives a reference to the element (not vector<bool>'s proxy)
+// decode each element where it stays: no copy, and no element on the stack.
+template <class C, class E>
+concept decodes_in_place = kind_of<C>() == value_kind::range && requires(C& c) {
+    { c.emplace_back() } -> std::same_as<E&>;
+};
+
+// An element decoded before it is inserted: on the stack if small, else on the heap, so that
+// a large element (a vector of big arrays) cannot overflow the stack of the thread that
+// decodes, which may be any thread that calls.
+template <class E, bool on_heap = (sizeof(E) > 256)>
+class element_holder {
+  public:
+    E& get() noexcept { return e_; }
+
+  private:
+    E e_{};
+};
+template <class E>
+class element_holder<E, true> {
+  public:
+    E& get() noexcept { return *e_; }
+
+  private:
+    std::unique_ptr<E> e_ = std::make_unique<E>();
+};
+
 template <class C>
 bool add_element(C& c, decoded_t<range_element_t<C>>&& e, typename C::iterator& last) {
     if constexpr (push_backable<C>) {
@@ -381,21 +409,29 @@ bool get_container(byte_reader& r, C& c) {
         c.resize(static_cast<std::size_t>(n));
         return r.take(std::ranges::data(c), static_cast<std::size_t>(n) * sizeof(E));
     } else {
+        // Room for as many elements as the bytes left could fill in memory: an element may
+        // take far more memory than its encoding (an empty optional of a large array takes
+        // one byte), so a count is trusted with memory only as its elements decode.
         if constexpr (requires { c.reserve(std::size_t{}); })
-            c.reserve(static_cast<std::size_t>(n));
+            c.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n, r.left / sizeof(E))));
         typename C::iterator last{};
         if constexpr (after_insertable<C>) last = c.before_begin();
         std::span<const std::byte> previous;
         for (std::uint64_t i = 0; i < n; ++i) {
-            E e{};
-            const std::byte* const start = r.p;
-            if (!get_value(r, e)) return false;
-            if constexpr (kind_of<C>() == value_kind::unordered) {
-                std::span<const std::byte> const current{start, r.p};
-                if (!in_canonical_order(previous, current)) return false;
-                previous = current;
+            if constexpr (decodes_in_place<C, E>) {
+                if (!get_value(r, c.emplace_back())) return false;
+                continue;
+            } else {
+                element_holder<E> e;
+                const std::byte* const start = r.p;
+                if (!get_value(r, e.get())) return false;
+                if constexpr (kind_of<C>() == value_kind::unordered) {
+                    std::span<const std::byte> const current{start, r.p};
+                    if (!in_canonical_order(previous, current)) return false;
+                    previous = current;
+                }
+                if (!add_element(c, std::move(e.get()), last)) return false;
             }
-            if (!add_element(c, std::move(e), last)) return false;
         }
         return true;
     }
