@@ -286,9 +286,101 @@ TEST_CASE("unreadable and foreign files are refused with a cache_error that says
     REQUIRE(desync::cache::load(good, "experiment 1").size() == 4);
 
     bytes b = read_all(good);
-    b[8] = 2;  // format version 2
-    write_all(dir / "v2.cache", b);
-    REQUIRE(contains(refusal(dir / "v2.cache"), "format version 2"));
+    b[8] = 3;  // format version 3, from a later build
+    write_all(dir / "v3.cache", b);
+    REQUIRE(contains(refusal(dir / "v3.cache"), "format version 3"));
+    b[8] = 0;
+    write_all(dir / "v0.cache", b);
+    REQUIRE(contains(refusal(dir / "v0.cache"), "format version 0"));
+}
+
+namespace {
+/// `file` rewritten as format version 1 wrote it: the version 1 fingerprint in the header,
+/// unseeded record checksums.
+bytes as_version_1(const fs::path& file, std::string_view salt) {
+    namespace cf = desync::detail::cache_format;
+    bytes const all = read_all(file);
+    std::size_t at = cf::make_header(salt).size();
+    const std::string& fp = cf::fingerprint_v1();
+    std::string out(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
+    cf::put_le(out, 1, 4);
+    cf::put_le(out, cf::header_fixed + fp.size(), 4);
+    cf::put_le(out, cf::salt_hash(salt), 8);
+    cf::put_le(out, fp.size(), 2);
+    out += fp;
+    cf::put_le(out, XXH3_64bits(out.data(), out.size()), 8);
+    while (at < all.size()) {
+        cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
+        cf::copy_record(out, r, 0);
+        at += r.size();
+    }
+    return bytes(out.begin(), out.end());
+}
+}  // namespace
+
+TEST_CASE("a file of format version 1 loads, and saves as version 2", "[cache_file]") {
+    fs::path now = scratch_dir() / "now.cache";
+    save_results(now, 3, "v1 salt");
+    fs::path old = scratch_dir() / "v1.cache";
+    write_all(old, as_version_1(now, "v1 salt"));
+    desync::cache const c = desync::cache::load(old, "v1 salt");
+    REQUIRE(c.size() == 12);
+    REQUIRE(c.dropped() == 0);
+    REQUIRE(runs_with(c, 3) == 0);
+    REQUIRE(contains(refusal(old, "another"), "another salt"));
+    // Saved again, undecoded records and all: version 2, checksums seeded, the same records.
+    fs::path again = scratch_dir() / "v1-saved-again.cache";
+    REQUIRE(c.save(again, "v1 salt").written == 12);
+    REQUIRE(read_all(again) == read_all(now));
+    // The same records with unseeded checksums under a version 2 header: all dropped.
+    bytes mixed = as_version_1(now, "v1 salt");
+    bytes const header = read_all(now);
+    std::size_t const v1_header = desync::detail::cache_format::header_fixed +
+                                  desync::detail::cache_format::fingerprint_v1().size();
+    std::size_t const v2_header = desync::detail::cache_format::make_header("v1 salt").size();
+    mixed.erase(mixed.begin(), mixed.begin() + static_cast<long>(v1_header));
+    mixed.insert(mixed.begin(), header.begin(), header.begin() + static_cast<long>(v2_header));
+    write_all(old, mixed);
+    desync::cache const none = desync::cache::load(old, "v1 salt");
+    REQUIRE(none.size() == 0);
+    REQUIRE(none.dropped() == 1);  // one damaged stretch
+}
+
+DESYNC_FN(salted_weight, [](int v) {
+    ++runs;
+    return v * 1000 + static_cast<int>(fs::file_size(scratch_dir() / "dataset"));
+});
+DESYNC_FN(weigh, [](int v) { return salted_weight(v).get(); });
+DESYNC_FN(file_text, [](std::string path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+});
+DESYNC_FN(text_size, [](std::string path) { return file_text(path).get().size(); });
+
+TEST_CASE("a record nested in a damaged record's value checks only under its own salt",
+          "[cache_file]") {
+    // The salt stands for the data the functions read (here: the size of a file).
+    write_all(scratch_dir() / "dataset", bytes(1, 'x'));
+    weigh.clear_cache();
+    REQUIRE(weigh(7).get() == 7001);
+    fs::path one = scratch_dir() / "dataset-1.cache";
+    weigh.get_cache().save(one, "dataset-1");
+    // A cached result that holds the bytes of that file, saved under the second salt.
+    text_size.clear_cache();
+    REQUIRE(text_size(one.string()).get() == read_all(one).size());
+    fs::path two = scratch_dir() / "dataset-2.cache";
+    REQUIRE(text_size.get_cache().save(two, "dataset-2").written == 1);
+    bytes b = read_all(two);
+    b.back() = static_cast<char>(b.back() ^ 1);  // the outer record's checksum
+    write_all(two, b);
+    desync::cache const c = desync::cache::load(two, "dataset-2");
+    CHECK(c.dropped() == 1);
+    CHECK(c.size() == 0);  // not the record inside: it belongs to dataset-1
+    write_all(scratch_dir() / "dataset", bytes(2, 'x'));
+    weigh.set_cache(c);
+    runs = 0;
+    CHECK(weigh(7).get() == 7002);
+    CHECK(runs == 1);
 }
 
 TEST_CASE("a file written by another build is refused, naming both builds", "[cache_file]") {
@@ -412,7 +504,7 @@ TEST_CASE("a record whose checksum holds but whose value does not decode is a mi
         } else {
             out.append(reinterpret_cast<const char*>(r.value().data()), r.value().size());
         }
-        cf::finish_record(out, start);
+        cf::finish_record(out, start, cf::record_seed(cf::format_version, ""));
         at += r.size();
     }
     REQUIRE(strings == 2);

@@ -2,22 +2,27 @@
 /// \file
 /// Cache files: `desync::cache::save` and `desync::cache::load` (POSIX only).
 ///
-/// Layout (format version 1). The header, little-endian:
+/// Layout (format version 2; version 1 files are read too). The header, little-endian:
 ///   magic "\x89DESYNC\n" (8) | format version u32 | header size u32 | salt hash u64 |
 ///   fingerprint length u16 | fingerprint text | XXH3-64 of the header's preceding bytes u64.
 /// The fingerprint names the compiler and its version, the standard library and its ABI, the
 /// architecture, the byte order and the sizes of pointers, long, wchar_t and long double's
-/// mantissa: what decides type names (part of every key) and the codec's layouts. A file with
+/// mantissa: what decides type names (part of every key) and the codec's layouts; and, from
+/// version 2, the signedness of char, -ffast-math and FMA contraction, which change results
+/// computed from the same source. A file with
 /// another magic, format version, fingerprint or salt, or a damaged header, is refused with a
 /// desync::cache_error that says which, and what build wrote it.
 /// Then records, each in the writing build's byte order:
 ///   marker u32 (0xF1C69BE3) | value length u64 | key 16 | result type u64 |
 ///   duration of the original call in ns u64 | child count u64 | child keys (16 each) |
-///   value (codec.hpp) | XXH3-64 of the record u64.
+///   value (codec.hpp) | XXH3-64 of the record u64, seeded (version 2) with a hash of the salt
+///   and the fingerprint, so that a record checks only in a file of its own salt and build.
 /// The children are the memoized calls the original call's body made: a hit on a record
 /// records them too, so that a cache saved after a run of hits still holds what they used.
 /// A record whose marker, length or checksum is wrong is dropped and counted; the loader then
-/// looks for the next marker and goes on. The loader allocates the file's size once, and a
+/// looks for the next marker and goes on (a record nested in a damaged one's value, such as a
+/// cached result holding another cache file's bytes, checks only if saved with the same salt
+/// by the same build: then it is a true result of its key). The loader allocates the file's size once, and a
 /// list of the records it found: no length field decides an allocation. Values are decoded at
 /// the first probe that asks for them, as the type it expects: one that does not decode exactly
 /// is a miss.
@@ -49,13 +54,13 @@ namespace detail {
 
 /// Finds the whole records after the header; a damaged stretch counts once.
 inline void scan_records(const std::shared_ptr<const file_bytes>& file, std::size_t from,
-                         cache_data& d) {
+                         std::uint64_t seed, cache_data& d) {
     const std::byte* p = file->data.get() + from;
     const std::byte* const end = file->data.get() + file->size;
     d.read.reserve(static_cast<std::size_t>(end - p) / cache_format::record_overhead);
     bool damaged = false;
     while (p < end) {
-        if (std::size_t n = cache_format::check_record(p, static_cast<std::size_t>(end - p))) {
+        if (std::size_t n = cache_format::check_record(p, static_cast<std::size_t>(end - p), seed)) {
             d.read.emplace_back(file, p);  // shares the file
             p += n;
             damaged = false;
@@ -79,7 +84,7 @@ inline void prefetch(const memo_value* v) noexcept {
 }
 
 /// Appends one result's record; false (nothing appended) if its value cannot be encoded.
-inline bool put_record(std::string& out, const made_entry& e) {
+inline bool put_record(std::string& out, const made_entry& e, std::uint64_t seed) {
     const memo_value& v = *e.value;
     std::size_t const start =
         cache_format::begin_record(out, e.key, v.type, v.duration_ns, v.children);
@@ -87,7 +92,7 @@ inline bool put_record(std::string& out, const made_entry& e) {
         out.resize(start);
         return false;
     }
-    cache_format::finish_record(out, start);
+    cache_format::finish_record(out, start, seed);
     return true;
 }
 
@@ -97,6 +102,8 @@ inline save_report cache::save(const std::filesystem::path& file, std::string_vi
     constexpr std::size_t chunk = std::size_t{1} << 20;
     detail::atomic_file out(file);
     std::string buf = detail::cache_format::make_header(salt);
+    std::uint64_t const seed =
+        detail::cache_format::record_seed(detail::cache_format::format_version, salt);
     buf.reserve(chunk + 4096);
     std::optional<detail::chunk_writer> writer;  // from the second chunk on
     auto flush = [&](std::size_t at_least) {
@@ -111,12 +118,13 @@ inline save_report cache::save(const std::filesystem::path& file, std::string_vi
         const auto& made = data_->made;
         for (std::size_t i = 0; i < made.size(); ++i) {
             if (i + 16 < made.size()) detail::prefetch(made[i + 16].value.get());
-            ++(detail::put_record(buf, made[i]) ? report.written : report.skipped);
+            ++(detail::put_record(buf, made[i], seed) ? report.written : report.skipped);
             flush(chunk);
         }
         for (const detail::record_ptr& r : data_->read) {
-            std::size_t const size = detail::cache_format::record_view{r.get()}.size();
-            buf.append(reinterpret_cast<const char*>(r.get()), size);  // checked when loaded
+            // Checked when loaded; its checksum made again for this file's salt and version.
+            detail::cache_format::copy_record(buf, detail::cache_format::record_view{r.get()},
+                                              seed);
             ++report.written;
             flush(chunk);
         }
@@ -135,7 +143,7 @@ inline cache cache::load(const std::filesystem::path& file, std::string_view sal
         throw cache_error("desync: cannot use cache file '" + file.string() +
                           "': " + header.problem);
     auto d = std::make_shared<detail::cache_data>();
-    detail::scan_records(bytes, header.size, *d);
+    detail::scan_records(bytes, header.size, header.seed, *d);
     return cache(std::move(d));
 }
 

@@ -19,7 +19,11 @@ namespace desync::detail::cache_format {
 
 /// PNG-style: a non-ASCII first byte and a line feed, so text-mode transfers are caught too.
 inline constexpr unsigned char magic[8] = {0x89, 'D', 'E', 'S', 'Y', 'N', 'C', '\n'};
-inline constexpr std::uint32_t format_version = 1;
+/// The version this build writes. Version 1 (read still) had unseeded record checksums, so a
+/// record nested in a value (the bytes of another cache file) could pass for one of the file's
+/// own once the record around it was damaged; version 2 seeds them with the salt and build.
+inline constexpr std::uint32_t format_version = 2;
+inline constexpr std::uint32_t oldest_format_version = 1;
 
 // Header: magic[8] | version u32 | header size u32 | salt hash u64 | fingerprint length u16 |
 // fingerprint | checksum u64 (XXH3-64 of everything before it). All little-endian.
@@ -27,7 +31,7 @@ inline constexpr std::size_t header_fixed = 8 + 4 + 4 + 8 + 2 + 8;
 
 // Record: marker u32 | value length u64 | key 16 | result type u64 | duration ns u64 |
 // child count u64 | child keys 16 each | value | checksum u64 (XXH3-64 of everything before it
-// in the record). The children are the memoized calls the original call's body made: a hit
+// in the record, seeded with record_seed: the salt and the build). The children are the memoized calls the original call's body made: a hit
 // records them too, so a saved cache keeps what the hit's result was made from.
 inline constexpr std::size_t at_length = 4;
 inline constexpr std::size_t at_key = 12;
@@ -90,26 +94,36 @@ inline std::size_t begin_record(std::string& out, const hash128& key, std::uint6
     return start;
 }
 
-/// Writes the value's length and appends the checksum of the record that starts at `start`.
-inline void finish_record(std::string& out, std::size_t start) {
+/// Writes the value's length and appends the checksum (seeded with `seed`) of the record that
+/// starts at `start`.
+inline void finish_record(std::string& out, std::size_t start, std::uint64_t seed) {
     std::uint64_t children = 0;
     std::memcpy(&children, out.data() + start + at_children, 8);
     std::uint64_t const length = out.size() - start - at_child_keys - 16 * children;
     std::memcpy(out.data() + start + at_length, &length, 8);
-    std::uint64_t const sum = XXH3_64bits(out.data() + start, out.size() - start);
+    std::uint64_t const sum = XXH3_64bits_withSeed(out.data() + start, out.size() - start, seed);
     out.append(reinterpret_cast<const char*>(&sum), 8);
 }
 
-/// The length of the record at p if it is whole and its checksum matches; 0 otherwise.
-/// Never reads past `left` bytes, whatever the length fields say.
-inline std::size_t check_record(const std::byte* p, std::size_t left) noexcept {
+/// Appends a checked record of another file (or of this one), its checksum made with `seed`.
+inline void copy_record(std::string& out, const record_view& r, std::uint64_t seed) {
+    std::size_t const body = r.size() - 8;
+    out.append(reinterpret_cast<const char*>(r.at), body);
+    std::uint64_t const sum = XXH3_64bits_withSeed(r.at, body, seed);
+    out.append(reinterpret_cast<const char*>(&sum), 8);
+}
+
+/// The length of the record at p if it is whole and its checksum (seeded with `seed`) matches;
+/// 0 otherwise. Never reads past `left` bytes, whatever the length fields say.
+inline std::size_t check_record(const std::byte* p, std::size_t left,
+                                std::uint64_t seed) noexcept {
     if (left < record_overhead || load_u32(p) != marker) return 0;
     std::uint64_t const room = left - record_overhead;
     std::uint64_t const children = load_u64(p + at_children);
     std::uint64_t const length = load_u64(p + at_length);
     if (children > room / 16 || length > room - 16 * children) return 0;
     std::size_t const body = at_child_keys + static_cast<std::size_t>(16 * children + length);
-    if (XXH3_64bits(p, body) != load_u64(p + body)) return 0;
+    if (XXH3_64bits_withSeed(p, body, seed) != load_u64(p + body)) return 0;
     return body + 8;
 }
 
@@ -176,8 +190,8 @@ inline std::string_view architecture() {
 #endif
 }
 
-/// "GCC 12.2.0, libstdc++ 12 (C++11 ABI), x86_64, little-endian, 64-bit pointers, ...".
-inline const std::string& fingerprint() {
+/// What format version 1 called the build (version 2 adds what fingerprint() adds).
+inline const std::string& fingerprint_v1() {
     static const std::string text = [] {
         auto bits = [](std::size_t bytes) { return std::to_string(8 * bytes); };
         return compiler_name() + ", " + library_name() + ", " + std::string(architecture()) +
@@ -189,8 +203,33 @@ inline const std::string& fingerprint() {
     return text;
 }
 
+/// "GCC 12.2.0, libstdc++ 12 (C++11 ABI), x86_64, little-endian, 64-bit pointers, ...": what
+/// decides type names and value layouts, and the flags that change results from the same
+/// source (the signedness of char, -ffast-math, floating-point contraction into FMA).
+inline const std::string& fingerprint() {
+    static const std::string text = fingerprint_v1() +
+                                    (std::numeric_limits<char>::is_signed ? ", signed char"
+                                                                          : ", unsigned char") +
+#if defined(__FAST_MATH__)
+                                    ", fast math" +
+#endif
+#if defined(__FP_FAST_FMA)
+                                    ", fused multiply-add" +
+#endif
+                                    std::string();
+    return text;
+}
+
 inline std::uint64_t salt_hash(std::string_view salt) noexcept {
     return xxh3_64(salt, 0x73616c74u);  // "salt"
+}
+
+/// The seed of a file's record checksums: a record checks only in a file of its own salt and
+/// build, wherever else its bytes may be copied (a value that holds another cache file).
+inline std::uint64_t record_seed(std::uint32_t version, std::string_view salt) noexcept {
+    if (version < 2) return 0;  // version 1: unseeded (XXH3-64's default seed is 0)
+    const std::string& fp = fingerprint();
+    return XXH3_64bits_withSeed(fp.data(), fp.size(), salt_hash(salt));
 }
 
 // ---- the header ----
@@ -219,11 +258,12 @@ inline std::string make_header(std::string_view salt) {
 
 /// What a header says, or why it cannot be used.
 struct header_check {
-    std::size_t size = 0;  // where the records start; 0 when refused
-    std::string problem;   // why it was refused
+    std::size_t size = 0;    // where the records start; 0 when refused
+    std::string problem;     // why it was refused
+    std::uint64_t seed = 0;  // of the record checksums
 };
 
-inline header_check refuse(std::string why) { return {0, std::move(why)}; }
+inline header_check refuse(std::string why) { return {0, std::move(why), 0}; }
 
 /// Reads the header at the start of `file`; refuses what this build must not use.
 inline header_check read_header(std::span<const std::byte> file, std::string_view salt) {
@@ -231,9 +271,11 @@ inline header_check read_header(std::span<const std::byte> file, std::string_vie
     if (file.size() < sizeof magic || std::memcmp(file.data(), magic, sizeof magic) != 0)
         return refuse("it is not a desync cache file (bad magic)");
     if (file.size() < 12) return refuse("its header is truncated");
-    if (auto v = get_le(file.data() + 8, 4); v != format_version)
-        return refuse("it has format version " + std::to_string(v) + "; this build reads version " +
-                      std::to_string(format_version));
+    auto const version = static_cast<std::uint32_t>(get_le(file.data() + 8, 4));
+    if (version < oldest_format_version || version > format_version)
+        return refuse("it has format version " + std::to_string(version) +
+                      "; this build reads versions " + std::to_string(oldest_format_version) +
+                      " to " + std::to_string(format_version));
     if (file.size() < header_fixed) return refuse("its header is truncated");
     std::uint64_t const size = get_le(file.data() + 12, 4);
     std::uint64_t const fp_size = get_le(file.data() + 24, 2);
@@ -242,13 +284,14 @@ inline header_check read_header(std::span<const std::byte> file, std::string_vie
     if (XXH3_64bits(file.data(), size - 8) != get_le(file.data() + size - 8, 8))
         return refuse("its header is damaged (checksum mismatch)");
     std::string_view const theirs(reinterpret_cast<const char*>(file.data()) + 26, fp_size);
-    if (theirs != fingerprint())
+    const std::string& ours = version < 2 ? fingerprint_v1() : fingerprint();
+    if (theirs != ours)
         return refuse("it was written by another build (" + std::string(theirs) +
-                      "); this build is " + fingerprint() +
-                      ": type names and value layouts may differ");
+                      "); this build is " + ours +
+                      ": type names, value layouts and results may differ");
     if (get_le(file.data() + 16, 8) != salt_hash(salt))
         return refuse("it was saved with another salt");
-    return {static_cast<std::size_t>(size), {}};
+    return {static_cast<std::size_t>(size), {}, record_seed(version, salt)};
 }
 
 }  // namespace desync::detail::cache_format
