@@ -485,6 +485,47 @@ TEST_CASE("a table bounded by bytes evicts the least recently used", "[memo][lru
     check_lru(lru_text_root);
 }
 
+TEST_CASE("a bound set after hits evicts what this run used least recently", "[memo][lru]") {
+    lru_root.set_cache_limit({});
+    lru_root.clear_cache();
+    lru_root(std::vector{1, 2}).get();  // recorded: 1, then 2
+    desync::cache const both = lru_root.get_cache();
+    lru_root.clear_cache();
+    lru_root.set_cache(both);  // installed: 1, then 2
+    lru_runs = 0;
+    lru_root(std::vector{1}).get();  // a hit on 1, while the table has no bound
+    REQUIRE(lru_runs == 0);
+    lru_root.set_cache_limit({.entries = 1});  // 1 was used, 2 only installed: 2 goes
+    REQUIRE(lru_root.get_cache().size() == 1);
+    lru_root(std::vector{1}).get();
+    REQUIRE(lru_runs == 0);
+    lru_root(std::vector{2}).get();
+    REQUIRE(lru_runs == 1);
+    lru_root.set_cache_limit({});
+    lru_root.clear_cache();
+}
+
+DESYNC_FN(lru_pair, [](int v) { return lru_leaf(v).get() + lru_leaf(v + 1).get(); });
+DESYNC_FN(lru_pair_root, [](int v) { return lru_pair(v).get(); });
+
+TEST_CASE("a hit is more recent than the children it records", "[memo][lru]") {
+    lru_pair_root.clear_cache();
+    REQUIRE(lru_pair_root(10).get() == 21);  // recorded: lru_pair(10) and its two leaves
+    desync::cache const all = lru_pair_root.get_cache();
+    REQUIRE(all.size() == 3);
+    lru_pair_root.clear_cache();
+    lru_pair_root.set_cache(all);
+    lru_runs = 0;
+    REQUIRE(lru_pair_root(10).get() == 21);  // a hit, which records the leaves after it
+    REQUIRE(lru_runs == 0);
+    lru_pair_root.set_cache_limit({.entries = 1});  // the hit is what this run used last
+    lru_pair_root.set_cache(lru_pair_root.get_cache());
+    REQUIRE(lru_pair_root(10).get() == 21);
+    REQUIRE(lru_runs == 0);
+    lru_pair_root.set_cache_limit({});
+    lru_pair_root.clear_cache();
+}
+
 DESYNC_FN(
     bounded_root,
     [](int n) {

@@ -121,7 +121,10 @@ class memo_table {
             found.hit = true;
             found.saved_ns = found.first_use->duration_ns;
         }
-        if (found.first_use) record_subtree(*found.first_use);
+        if (found.first_use && !found.first_use->children.empty()) {
+            record_subtree(*found.first_use);
+            touch(key);
+        }
         return found;
     }
 
@@ -249,14 +252,25 @@ class memo_table {
         return {};
     }
 
-    // A hit on the installed value: recorded too (sharing the value), and used now.
+    // A hit on the installed value: recorded too (sharing the value), and used now. An
+    // unbounded table stamps only an entry's first hit (later ones may take no lock), so that
+    // a bound set later evicts by first use in this run, not by when the entry was installed.
     void served(memo_shard& sh, memo_slot& s) {
         if (s.recorded != s.installed)
-            edit_at(sh, &s, [](memo_slot& slot) {
+            edit_at(sh, &s, [this](memo_slot& slot) {
                 slot.recorded = slot.installed;
                 slot.recorded_blob = {};
+                slot.stamp = next_stamp();
             });
-        if (bounded()) s.stamp = next_stamp();
+        else if (bounded())
+            s.stamp = next_stamp();
+    }
+
+    // The entry a hit used is more recent than the children its hit recorded after it.
+    void touch(const hash128& key) {
+        memo_shard& sh = shard(key);
+        std::lock_guard g(sh.lock);
+        if (memo_slot* s = sh.slots.find(key)) s->stamp = next_stamp();
     }
 
     // A hit used what the value was made from: records the installed results of its children,
