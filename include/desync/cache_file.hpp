@@ -22,10 +22,10 @@
 /// A record whose marker, length or checksum is wrong is dropped and counted; the loader then
 /// looks for the next marker and goes on (a record nested in a damaged one's value, such as a
 /// cached result holding another cache file's bytes, checks only if saved with the same salt
-/// by the same build: then it is a true result of its key). The loader allocates the file's size once, and a
-/// list of the records it found: no length field decides an allocation. Values are decoded at
-/// the first probe that asks for them, as the type it expects: one that does not decode exactly
-/// is a miss.
+/// by the same build: then it is a true result of its key). The loader allocates the file's
+/// size once, and a list of the records it found: no length field decides an allocation.
+/// Values are decoded at the first probe that asks for them, as the type it expects: one that
+/// does not decode exactly is a miss.
 ///
 /// Saving writes a unique temporary file next to the target (mkstemp), fsyncs it, renames it
 /// over the target and fsyncs the directory: readers and a crash see the old file or the new
@@ -60,7 +60,8 @@ inline void scan_records(const std::shared_ptr<const file_bytes>& file, std::siz
     d.read.reserve(static_cast<std::size_t>(end - p) / cache_format::record_overhead);
     bool damaged = false;
     while (p < end) {
-        if (std::size_t n = cache_format::check_record(p, static_cast<std::size_t>(end - p), seed)) {
+        std::size_t const left = static_cast<std::size_t>(end - p);
+        if (std::size_t n = cache_format::check_record(p, left, seed)) {
             d.read.emplace_back(file, p);  // shares the file
             p += n;
             damaged = false;

@@ -31,8 +31,9 @@ inline constexpr std::size_t header_fixed = 8 + 4 + 4 + 8 + 2 + 8;
 
 // Record: marker u32 | value length u64 | key 16 | result type u64 | duration ns u64 |
 // child count u64 | child keys 16 each | value | checksum u64 (XXH3-64 of everything before it
-// in the record, seeded with record_seed: the salt and the build). The children are the memoized calls the original call's body made: a hit
-// records them too, so a saved cache keeps what the hit's result was made from.
+// in the record, seeded with record_seed: the salt and the build). The children are the
+// memoized calls the original call's body made: a hit records them too, so a saved cache
+// keeps what the hit's result was made from.
 inline constexpr std::size_t at_length = 4;
 inline constexpr std::size_t at_key = 12;
 inline constexpr std::size_t at_type = 28;
