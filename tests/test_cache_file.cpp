@@ -19,10 +19,12 @@
 #include <desync/desync.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -564,6 +566,63 @@ TEST_CASE("a record whose decoding throws is a miss: the call runs, and the reco
     // The record stays installed (out of memory may pass): once it decodes, it is a hit.
     CHECK(throwing_root(2).get() == 2);
     CHECK(runs == 1);
+}
+
+namespace {
+std::function<void()> during_decode;  // run once, by the next default construction
+
+// A result whose decoding (it is default-constructed first) can do something in the middle.
+class decode_hook {
+  public:
+    decode_hook() {
+        if (during_decode) std::exchange(during_decode, nullptr)();
+    }
+    explicit decode_hook(int v) : v_(v) {}
+    int value() const { return v_; }
+    friend auto desync_fields(const decode_hook& h) { return std::tie(h.v_); }
+    friend auto desync_fields(decode_hook& h) { return std::tie(h.v_); }
+
+  private:
+    int v_ = 0;
+};
+}  // namespace
+
+DESYNC_FN(hooked_of, [](int v) {
+    ++runs;
+    return decode_hook(v);
+});
+DESYNC_FN(hooked_root, [](int v) { return hooked_of(v).get().value(); });
+
+TEST_CASE("a hit whose record set_cache replaces while it decodes is still recorded",
+          "[cache_file]") {
+    fs::path file = scratch_dir() / "hooked.cache";
+    hooked_root.clear_cache();
+    REQUIRE(hooked_root(5).get() == 5);
+    REQUIRE(hooked_root.get_cache().save(file).written == 1);
+    desync::cache const first = desync::cache::load(file);
+    desync::cache const second = desync::cache::load(file);  // the same record, other bytes
+    hooked_root.clear_cache();
+    hooked_root.set_cache(first);
+    during_decode = [&] { hooked_root.set_cache(second); };
+    runs = 0;
+    REQUIRE(hooked_root(5).get() == 5);
+    REQUIRE(during_decode == nullptr);  // it ran, in the decoding
+    REQUIRE(runs == 0);
+    CHECK(hooked_root.get_cache().size() == 1);  // the hit's value, for the next save
+    hooked_root.clear_cache();
+}
+
+TEST_CASE("a file whose name leaves no room for the temporary name's suffix saves", "[cache_file]") {
+    fs::path const file = scratch_dir() / std::string(250, 'n');  // 255 is the longest name
+    save_results(file, 2);
+    REQUIRE(desync::cache::load(file).size() == 8);
+    save_results(file, 3);  // replaced
+    REQUIRE(desync::cache::load(file).size() == 12);
+    std::size_t names = 0;
+    for (const auto& e : fs::directory_iterator(scratch_dir()))
+        names += e.path().filename().string().find(std::string(160, 'n')) != std::string::npos;
+    CHECK(names == 1);  // no temporary file left
+    fs::remove(file);
 }
 
 // ---- across processes: this program re-run as a child, one hidden test case per role

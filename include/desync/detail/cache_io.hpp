@@ -11,9 +11,11 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <ctime>
 #include <desync/detail/memo_value.hpp>
 #include <desync/error.hpp>
+#include <desync/xxhash.hpp>
 #include <filesystem>
 #include <exception>
 #include <memory>
@@ -142,8 +144,18 @@ class atomic_file {
         std::filesystem::path dir = target_.parent_path();
         return dir.empty() ? "." : dir;
     }
-    // mkstemp completes a temporary file's name with 6 characters.
-    std::string temp_prefix() const { return "." + target_.filename().string() + ".tmp-"; }
+    // mkstemp completes a temporary file's name with 6 characters. A name too long to take
+    // the 12 added ones is shortened to its first 160 bytes and a hash of the whole.
+    std::string temp_prefix() const {
+        std::string name = target_.filename().string();
+        if (name.size() > 200) {
+            char hash[17];
+            std::snprintf(hash, sizeof hash, "%016llx",
+                          static_cast<unsigned long long>(xxh3_64(name)));
+            name = name.substr(0, 160) + "-" + hash;
+        }
+        return "." + name + ".tmp-";
+    }
 
     cache_error fail(const std::string& what) const {
         return cache_error("desync: cannot save cache file '" + target_.string() + "': " + what +

@@ -301,7 +301,8 @@ class memo_table {
     }
 
     // After decoding a record outside the lock: install the value in its place, or drop the
-    // record if it did not decode.
+    // record if it did not decode. If set_cache replaced the record meanwhile, the hit is
+    // served all the same, so this run records its value unless it holds one for the key.
     void decoded(memo_shard& sh, const hash128& key, const record_ptr& blob, const value_ptr& v) {
         {
             std::lock_guard g(sh.lock);
@@ -312,6 +313,11 @@ class memo_table {
                     s.installed = v;
                     if (v) s.recorded = v, s.stamp = next_stamp();
                     if (v || s.recorded_blob == blob) s.recorded_blob = {};
+                });
+            else if (v && !(found && found->recorded))
+                edit(sh, key, [&](memo_slot& s) {
+                    s.recorded = v, s.recorded_blob = {};
+                    s.stamp = next_stamp();
                 });
         }
         evict_if_over();  // the decoded value may count for more than its record did
