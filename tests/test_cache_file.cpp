@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -623,6 +624,32 @@ TEST_CASE("a file whose name leaves no room for the temporary name's suffix save
         names += e.path().filename().string().find(std::string(160, 'n')) != std::string::npos;
     CHECK(names == 1);  // no temporary file left
     fs::remove(file);
+}
+
+// Run by ctest with tests/fault/fail_dir_fsync.cpp preloaded (tests/CMakeLists.txt).
+TEST_CASE("fault: a save whose directory cannot be synced is an error, its file in place",
+          "[.fault]") {
+    REQUIRE(std::getenv("DESYNC_FAIL_DIR_FSYNC") != nullptr);
+    {  // the fault is there: a directory's fsync fails
+        int const d = ::open(scratch_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        REQUIRE(d >= 0);
+        int const r = ::fsync(d);
+        int const e = errno;
+        ::close(d);
+        REQUIRE((r == -1 && e == EIO));
+    }
+    fs::path const file = scratch_dir() / "dir-sync.cache";
+    check_all.clear_cache();
+    REQUIRE(check_all(2).get() == 0);
+    std::string why = "(no error)";
+    try {
+        check_all.get_cache().save(file);
+    } catch (const desync::cache_error& e) {
+        why = e.what();
+    }
+    CHECK(contains(why, "cannot sync its directory"));
+    CHECK(contains(why, "dir-sync.cache"));
+    CHECK(desync::cache::load(file).size() == 8);  // the new file, whole, in place
 }
 
 // ---- across processes: this program re-run as a child, one hidden test case per role

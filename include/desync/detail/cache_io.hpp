@@ -17,6 +17,7 @@
 #include <desync/error.hpp>
 #include <desync/xxhash.hpp>
 #include <filesystem>
+#include <initializer_list>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -215,10 +216,18 @@ class atomic_file {
             ::unlink(temp.c_str());
     }
 
-    // Best effort: the rename is done; some file systems cannot fsync a directory.
-    void sync_directory() const noexcept {
+    // Makes the rename durable. Some file systems cannot fsync a directory (EINVAL and the
+    // like): the rename stands as it is. Any other failure (EIO) means a crash may undo it: an
+    // error, with the new file in place.
+    void sync_directory() const {
         fd_guard d(::open(directory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (d.get() >= 0) ::fsync(d.get());
+        if (d.get() < 0 || ::fsync(d.get()) == 0) return;
+        int const e = errno;
+        for (int unsupported : {EINVAL, ENOTSUP, EOPNOTSUPP, EBADF, EROFS})
+            if (e == unsupported) return;
+        throw cache_error("desync: saved cache file '" + target_.string() +
+                          "', but cannot sync its directory: " + describe_errno(e) +
+                          ": a crash may bring back the file it replaced");
     }
 
     std::filesystem::path target_;
