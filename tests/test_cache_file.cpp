@@ -624,6 +624,18 @@ TEST_CASE("fault: a save whose directory cannot be synced is an error, its file 
     CHECK(contains(why, "cannot sync its directory"));
     CHECK(contains(why, "dir-sync.cache"));
     CHECK(desync::cache::load(file).size() == 8);  // the new file, whole, in place
+    // A directory that cannot even be opened cannot be synced either.
+    ::setenv("DESYNC_FAIL_DIR_OPEN", "1", 1);
+    why = "(no error)";
+    try {
+        check_all.get_cache().save(file);
+    } catch (const desync::cache_error& e) {
+        why = e.what();
+    }
+    ::unsetenv("DESYNC_FAIL_DIR_OPEN");
+    CHECK(contains(why, "cannot sync its directory"));
+    CHECK(contains(why, "Permission denied"));
+    CHECK(desync::cache::load(file).size() == 8);
 }
 
 // ---- across processes: this program re-run as a child, one hidden test case per role

@@ -8,8 +8,9 @@
 /// The fingerprint names the compiler and its version, the standard library and its ABI, the
 /// architecture, the byte order and the sizes of pointers, long, wchar_t and long double's
 /// mantissa: what decides type names (part of every key) and the codec's layouts; and, from
-/// version 2, the signedness of char, -ffast-math and FMA contraction, which change results
-/// computed from the same source. A file with
+/// version 2, the signedness of char and -ffast-math, which change results computed from the
+/// same source (FMA contraction cannot be seen: give such builds a salt of their own). A
+/// version 1 file is taken as this build's, and saves as one. A file with
 /// another magic, format version, fingerprint or salt, or a damaged header, is refused with a
 /// desync::cache_error that says which, and what build wrote it.
 /// Then records, each in the writing build's byte order:

@@ -205,17 +205,16 @@ inline const std::string& fingerprint_v1() {
 }
 
 /// "GCC 12.2.0, libstdc++ 12 (C++11 ABI), x86_64, little-endian, 64-bit pointers, ...": what
-/// decides type names and value layouts, and the flags that change results from the same
-/// source (the signedness of char, -ffast-math, floating-point contraction into FMA).
+/// decides type names and value layouts, and two flags that change results from the same
+/// source and that the compiler announces (-funsigned-char, -ffast-math). Every file of a
+/// program that includes desync must agree on them. Contraction into FMA is not announced
+/// reliably (clang never defines __FP_FAST_FMA): a build that differs only there needs a salt.
 inline const std::string& fingerprint() {
     static const std::string text = fingerprint_v1() +
                                     (std::numeric_limits<char>::is_signed ? ", signed char"
                                                                           : ", unsigned char") +
 #if defined(__FAST_MATH__)
                                     ", fast math" +
-#endif
-#if defined(__FP_FAST_FMA)
-                                    ", fused multiply-add" +
 #endif
                                     std::string();
     return text;

@@ -135,9 +135,15 @@ class atomic_file {
         if (::rename(temp_.c_str(), target_.c_str()) != 0)
             throw fail("cannot rename '" + temp_.string() + "'");
         committed_ = true;
-        sync_directory();
+        std::exception_ptr unsynced;
+        try {
+            sync_directory();
+        } catch (const cache_error&) {
+            unsynced = std::current_exception();
+        }
         close_later(replaced.release());
         remove_abandoned();
+        if (unsynced) std::rethrow_exception(unsynced);
     }
 
   private:
@@ -217,14 +223,15 @@ class atomic_file {
     }
 
     // Makes the rename durable. Some file systems cannot fsync a directory (EINVAL and the
-    // like): the rename stands as it is. Any other failure (EIO) means a crash may undo it: an
-    // error, with the new file in place.
+    // like): the rename stands as it is. Any other failure (EIO; a directory that cannot be
+    // opened, EACCES) means a crash may undo it: an error, with the new file in place.
     void sync_directory() const {
         fd_guard d(::open(directory().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (d.get() < 0 || ::fsync(d.get()) == 0) return;
+        if (d.get() >= 0 && ::fsync(d.get()) == 0) return;
         int const e = errno;
-        for (int unsupported : {EINVAL, ENOTSUP, EOPNOTSUPP, EBADF, EROFS})
-            if (e == unsupported) return;
+        if (d.get() >= 0)
+            for (int unsupported : {EINVAL, ENOTSUP, EOPNOTSUPP, EBADF, EROFS})
+                if (e == unsupported) return;
         throw cache_error("desync: saved cache file '" + target_.string() +
                           "', but cannot sync its directory: " + describe_errno(e) +
                           ": a crash may bring back the file it replaced");

@@ -138,8 +138,7 @@ class memo_table {
 
     /// Records this run's result for `key`.
     void record(const hash128& key, value_ptr v) {
-        std::size_t const max_bytes = max_bytes_.load(std::memory_order_relaxed);
-        if (max_bytes && v->bytes > max_bytes) return;  // it would only evict everything else
+        if (too_big(*v)) return;  // it would only evict everything else
         memo_shard& sh = shard(key);
         {
             std::lock_guard g(sh.lock);
@@ -314,7 +313,7 @@ class memo_table {
                     if (v) s.recorded = v, s.stamp = next_stamp();
                     if (v || s.recorded_blob == blob) s.recorded_blob = {};
                 });
-            else if (v && !(found && found->recorded))
+            else if (v && !(found && found->recorded) && !too_big(*v))
                 edit(sh, key, [&](memo_slot& s) {
                     s.recorded = v, s.recorded_blob = {};
                     s.stamp = next_stamp();
@@ -368,6 +367,11 @@ class memo_table {
         if (s.empty() && erase_empty) sh.slots.erase(slot);
     }
 
+    // A value larger than the byte bound is not recorded: it would only evict everything else.
+    bool too_big(const memo_value& v) const noexcept {
+        std::size_t const max_bytes = max_bytes_.load(std::memory_order_relaxed);
+        return max_bytes && v.bytes > max_bytes;
+    }
     DESYNC_DETAIL_ALWAYS_INLINE bool bounded() const noexcept {
         return max_entries_.load(std::memory_order_relaxed) ||
                max_bytes_.load(std::memory_order_relaxed);
