@@ -91,6 +91,20 @@ bool contains(const std::string& text, std::string_view part) {
     return text.find(part) != std::string::npos;
 }
 
+/// A header as a build with this format version and fingerprint would write it.
+std::string header_of(std::uint32_t version, std::string_view fingerprint,
+                      std::string_view salt) {
+    namespace cf = desync::detail::cache_format;
+    std::string h(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
+    cf::put_le(h, version, 4);
+    cf::put_le(h, cf::header_fixed + fingerprint.size(), 4);
+    cf::put_le(h, cf::salt_hash(salt), 8);
+    cf::put_le(h, fingerprint.size(), 2);
+    h += fingerprint;
+    cf::put_le(h, XXH3_64bits(h.data(), h.size()), 8);
+    return h;
+}
+
 }  // namespace
 
 struct point {
@@ -304,14 +318,7 @@ bytes as_version_1(const fs::path& file, std::string_view salt) {
     namespace cf = desync::detail::cache_format;
     bytes const all = read_all(file);
     std::size_t at = cf::make_header(salt).size();
-    const std::string& fp = cf::fingerprint_v1();
-    std::string out(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
-    cf::put_le(out, 1, 4);
-    cf::put_le(out, cf::header_fixed + fp.size(), 4);
-    cf::put_le(out, cf::salt_hash(salt), 8);
-    cf::put_le(out, fp.size(), 2);
-    out += fp;
-    cf::put_le(out, XXH3_64bits(out.data(), out.size()), 8);
+    std::string out = header_of(1, cf::fingerprint_v1(), salt);
     while (at < all.size()) {
         cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
         cf::copy_record(out, r, 0);
@@ -324,6 +331,8 @@ bytes as_version_1(const fs::path& file, std::string_view salt) {
 TEST_CASE("a file of format version 1 loads, and saves as version 2", "[cache_file]") {
     fs::path now = scratch_dir() / "now.cache";
     save_results(now, 3, "v1 salt");
+    namespace cf = desync::detail::cache_format;
+    REQUIRE(header_of(cf::format_version, cf::fingerprint(), "x") == cf::make_header("x"));
     fs::path old = scratch_dir() / "v1.cache";
     write_all(old, as_version_1(now, "v1 salt"));
     desync::cache const c = desync::cache::load(old, "v1 salt");
@@ -388,14 +397,8 @@ TEST_CASE("a record nested in a damaged record's value checks only under its own
 
 TEST_CASE("a file written by another build is refused, naming both builds", "[cache_file]") {
     namespace cf = desync::detail::cache_format;
-    std::string const theirs = "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian";
-    std::string h(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
-    cf::put_le(h, cf::format_version, 4);
-    cf::put_le(h, cf::header_fixed + theirs.size(), 4);
-    cf::put_le(h, cf::salt_hash(""), 8);
-    cf::put_le(h, theirs.size(), 2);
-    h += theirs;
-    cf::put_le(h, XXH3_64bits(h.data(), h.size()), 8);
+    std::string const h = header_of(cf::format_version,
+                                    "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian", "");
     fs::path file = scratch_dir() / "foreign.cache";
     write_all(file, bytes(h.begin(), h.end()));
     std::string why = refusal(file);
@@ -587,7 +590,8 @@ TEST_CASE("a hit whose record set_cache replaces while it decodes is still recor
     hooked_root.clear_cache();
 }
 
-TEST_CASE("a file whose name leaves no room for the temporary name's suffix saves", "[cache_file]") {
+TEST_CASE("a file whose name leaves no room for the temporary name's suffix saves",
+          "[cache_file]") {
     fs::path const file = scratch_dir() / std::string(250, 'n');  // 255 is the longest name
     save_results(file, 2);
     REQUIRE(desync::cache::load(file).size() == 8);

@@ -221,14 +221,12 @@ struct memo_frame {
             return;
         }
         std::size_t const mask = index_.size() - 1;
-        for (std::size_t i = key.low & mask;; i = (i + 1) & mask) {
-            std::uint32_t const at = index_[i];
-            if (at == 0) break;
-            if (children[at - 1] == key) return;
-        }
+        std::size_t i = key.low & mask;
+        for (; index_[i] != 0; i = (i + 1) & mask)
+            if (children[index_[i] - 1] == key) return;
         children.push_back(key);
         if (2 * children.size() > index_.size()) return start_index();
-        insert(key, children.size());
+        index_[i] = static_cast<std::uint32_t>(children.size());  // the empty slot found
     }
 
   private:
