@@ -30,7 +30,9 @@
 ///
 /// Saving writes a unique temporary file next to the target (mkstemp), fsyncs it, renames it
 /// over the target and fsyncs the directory: readers and a crash see the old file or the new
-/// one, and of two processes saving at once, one's whole file remains. On Linux the disk starts
+/// one, and of two processes saving at once, one's whole file remains. A directory that cannot
+/// be synced (an I/O error, or one that cannot be opened; not a file system that cannot sync
+/// directories at all) makes save throw, with the new file in place. On Linux the disk starts
 /// writing each megabyte as soon as it is written (sync_file_range), so the fsync waits less.
 /// The file replaced is freed on a thread of its own. A save locks its temporary file (flock)
 /// until the rename; the temporary files of killed saves (unlocked, a minute old) are removed

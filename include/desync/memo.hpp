@@ -62,7 +62,8 @@ class cache {
 
     /// Writes the results to `file`, atomically: a crash or a concurrent save leaves either the
     /// old file or a whole new one. `salt` must be given again to load it. POSIX only.
-    /// Throws desync::cache_error if the file cannot be written.
+    /// Throws desync::cache_error if the file cannot be written, or if its directory cannot be
+    /// synced after the rename (the new file is then in place, but a crash may undo it).
     save_report save(const std::filesystem::path& file, std::string_view salt = {}) const;
 
     /// Reads a cache saved by this build (same compiler, standard library, architecture) with
