@@ -781,13 +781,16 @@ TEST_CASE("quick cells: inputs that differ only in their top bits get cells of t
         inputs.push_back({42, 7, bits, bits});
     }
     for (std::size_t i = 0; i < inputs.size(); ++i)
-        REQUIRE(cells.fill(inputs[i], desync::hash128{i + 1, 0}, i, 0) != 0);
+        REQUIRE(cells.fill(inputs[i], desync::hash128{i + 1, 0}, i,
+                           static_cast<std::uint32_t>(i + 10), 0) != 0);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         quick_bytes out = 0;
         desync::hash128 key;
-        CHECK(cells.read(inputs[i], out, key));  // a fifth key on a set of 4 cells evicts one
+        std::uint32_t deps = 0;
+        CHECK(cells.read(inputs[i], out, key, deps));  // a fifth key on a set of 4 evicts one
         CHECK(out == i);
         CHECK(key.low == i + 1);
+        CHECK(deps == i + 10);
     }
 }
 

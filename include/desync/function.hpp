@@ -100,14 +100,19 @@ template <class F, class... Opts>
 void setup_core(fn_core& c, const captured_source& src, bool named, Opts&&... opts) {
     c.name = src.name;
     c.source = src.text;
+    c.site = src.site;
     c.major_hash = src.major_hash;
     c.has_body_text = shows_body(src.text);
     c.stateless = std::is_empty_v<F>;
+    c.named = named;
     (apply_option(c, std::forward<Opts>(opts)), ...);
     c.settle_memoizable();
+    if (named || c.versioned()) c.name_hash = xxh3_64(c.qualified_name());
     if (named) {
         c.immortal = true;  // lives as long as the program: the registry refers to it
         registry::get().add(c);
+    } else if (c.versioned()) {
+        registry::get().add_unnamed(c);  // so that a run that called it can be verified
     }
 }
 
@@ -137,6 +142,8 @@ public:
 
     /// The name given to DESYNC_FN / DESYNC_DEFINE ("" for desync::desync(...) objects).
     std::string_view name() const noexcept { return core_->name; }
+    /// The name qualified by where it was defined ("ns::name"), as its version covers it.
+    std::string qualified_name() const { return core_->qualified_name(); }
 
     /// What the call trees rooted at this function recorded so far, hits included (a snapshot).
     cache get_cache() const { return detail::get_cache(*core_.get()); }
@@ -266,6 +273,8 @@ public:
     void set_version(const version& old) const { detail::set_base_version(Decl::core(), old); }
     /// The declared name.
     std::string_view name() const { return Decl::core().name; }
+    /// See fn::qualified_name.
+    std::string qualified_name() const { return Decl::core().qualified_name(); }
     /// See fn::get_cache.
     cache get_cache() const { return detail::get_cache(Decl::core()); }
     /// See fn::set_cache.
@@ -287,23 +296,29 @@ private:
 
 }  // namespace desync
 
-/// The captured text of a callable with its major hash, forced to compile time. Callers
-/// stringify with # themselves, so that macros inside a body are hashed as written.
-#define DESYNC_DETAIL_SOURCE(name_text, text)                                                   \
-    ::desync::detail::captured_source {                                                            \
-        name_text, text,                                                                       \
-            ::std::integral_constant<::std::uint64_t,                                          \
-                                     ::desync::detail::source_hash(name_text, text)>::value    \
+/// Where the macro expands: the scope and file that qualify a function's name.
+#define DESYNC_DETAIL_SITE() ::desync::detail::site_of(DESYNC_DETAIL_SCOPE_PROBE(), __FILE__)
+
+/// The captured text of a callable defined at `site`, and its major hash, forced to compile
+/// time. Callers stringify with # themselves, so that macros inside a body are hashed as written.
+#define DESYNC_DETAIL_SOURCE_AT(site, name_text, text)                                      \
+    ::desync::detail::captured_source {                                                    \
+        name_text, text,                                                                   \
+            ::std::integral_constant<::std::uint64_t,                                      \
+                                     ::desync::detail::source_hash(site, name_text,        \
+                                                                   text)>::value,          \
+            site                                                                           \
     }
 
 /// A lambda that carries its source text, for desync::desync(DESYNC_SOURCE([](...) { ... })).
-#define DESYNC_SOURCE(...) \
-    ::desync::detail::make_with_source(DESYNC_DETAIL_SOURCE("", #__VA_ARGS__), __VA_ARGS__)
+#define DESYNC_SOURCE(...)                                                   \
+    ::desync::detail::make_with_source(                                  \
+        DESYNC_DETAIL_SOURCE_AT(DESYNC_DETAIL_SITE(), "", #__VA_ARGS__), __VA_ARGS__)
 
 /// Defines, at namespace scope, the desync function `name` from a callable and options.
 #define DESYNC_FN(name, ...)                                                              \
     inline const auto name = ::desync::detail::make_named_fn(                             \
-        DESYNC_DETAIL_SOURCE(#name, #__VA_ARGS__), __VA_ARGS__)
+        DESYNC_DETAIL_SOURCE_AT(DESYNC_DETAIL_SITE(), #name, #__VA_ARGS__), __VA_ARGS__)
 
 /// Declares the desync function `name` with signature `R(Args...)` (define it with
 /// DESYNC_DEFINE in one source file); bodies may name it before the definition.
@@ -315,11 +330,13 @@ private:
 
 /// Defines a function declared with DESYNC_DECLARE, from a callable and options.
 #define DESYNC_DEFINE(name, ...)                                                                \
+    [[maybe_unused]] static constexpr ::desync::detail::definition_site name##_desync_site =    \
+        DESYNC_DETAIL_SITE();                                                                   \
     ::desync::detail::typed_core<::std::remove_cvref_t<decltype(name)>::signature>&             \
     name##_desync_decl::core() {                                                                \
         static auto& c = ::desync::detail::make_declared_core<                                  \
             ::std::remove_cvref_t<decltype(name)>::signature>(                                  \
-            DESYNC_DETAIL_SOURCE(#name, #__VA_ARGS__), __VA_ARGS__);                            \
+            DESYNC_DETAIL_SOURCE_AT(name##_desync_site, #name, #__VA_ARGS__), __VA_ARGS__);     \
         return c;                                                                               \
     }                                                                                           \
     [[maybe_unused]] static const bool name##_desync_registered = (name##_desync_decl::core(), true)

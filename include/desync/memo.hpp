@@ -46,6 +46,9 @@ class cache {
     /// How many damaged records the load that made this cache skipped (0 if it was not loaded).
     /// A damaged stretch of the file counts once, however many records it spanned.
     std::size_t dropped() const noexcept { return data_ ? data_->dropped : 0; }
+    /// How many results the load that made this cache read but cannot use: they were saved in an
+    /// older file format, which does not say what their runs called (so no call can verify them).
+    std::size_t outdated() const noexcept { return data_ ? data_->outdated : 0; }
 
     /// Removes every result.
     void clear() noexcept { data_.reset(); }

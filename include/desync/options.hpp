@@ -4,6 +4,7 @@
 /// `DESYNC_DEFINE`: where calls run and whether they may be memoized.
 
 #include <desync/detail/fn_core.hpp>
+#include <desync/detail/memo_key.hpp>
 #include <desync/hash.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
@@ -100,7 +101,9 @@ use_entry make_use(T&& item) {
         else
             held = std::make_shared<const value_t>(std::forward<T>(item));
         auto hash = [held] {
-            hash128 h = hash_value(type_id<value_t>(), *held);
+            // The value's shape, not only its type's name: an enum constant whose enumerators
+            // were reordered or renamed changes the hash.
+            hash128 h = hash_value(shape_id<value_t>(), *held);
             return h.low ^ (h.high * 0x9E3779B97F4A7C15ull);
         };
         return use_entry{nullptr, std::move(hash), held};

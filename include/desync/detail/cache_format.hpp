@@ -19,28 +19,51 @@ namespace desync::detail::cache_format {
 
 /// PNG-style: a non-ASCII first byte and a line feed, so text-mode transfers are caught too.
 inline constexpr unsigned char magic[8] = {0x89, 'D', 'E', 'S', 'Y', 'N', 'C', '\n'};
-/// The version this build writes. Version 1 (read still) had unseeded record checksums, so a
-/// record nested in a value (the bytes of another cache file) could pass for one of the file's
-/// own once the record around it was damaged; version 2 seeds them with the salt and build.
-inline constexpr std::uint32_t format_version = 2;
+/// The version this build writes. Version 1 had unseeded record checksums, so a record nested in
+/// a value (the bytes of another cache file) could pass for one of the file's own once the
+/// record around it was damaged; version 2 seeds them with the salt and build. Version 3 adds to
+/// each record the callee's full hash and what its run called (a set of functions, stored once
+/// per file as a record of its own): a result is served only if this build still has each of
+/// them. Files of versions 1 and 2 are read, but their results cannot be verified: they miss.
+inline constexpr std::uint32_t format_version = 3;
 inline constexpr std::uint32_t oldest_format_version = 1;
+/// The oldest version whose results this build can serve.
+inline constexpr std::uint32_t oldest_served_version = 3;
 
 // Header: magic[8] | version u32 | header size u32 | salt hash u64 | fingerprint length u16 |
 // fingerprint | checksum u64 (XXH3-64 of everything before it). All little-endian.
 inline constexpr std::size_t header_fixed = 8 + 4 + 4 + 8 + 2 + 8;
 
-// Record: marker u32 | value length u64 | key 16 | result type u64 | duration ns u64 |
-// child count u64 | child keys 16 each | value | checksum u64 (XXH3-64 of everything before it
-// in the record, seeded with record_seed: the salt and the build). The children are the
-// memoized calls the original call's body made: a hit records them too, so a saved cache
-// keeps what the hit's result was made from.
+// Record (version 3): marker u32 | value length u64 | key 16 | result type u64 | duration ns u64 |
+// callee's full hash u64 | what its run called u64 (dep_set id, or unknown_deps_ref /
+// no_deps_ref) | child count u64 | child keys 16 each | value | checksum u64 (XXH3-64 of
+// everything before it in the record, seeded with record_seed: the salt and the build). The
+// children are the memoized calls the original call's body made: a hit records them too, so a
+// saved cache keeps what the hit's result was made from. A set of functions called is a record
+// of result type dep_set_type whose key is {id, id}, whose value is its entries (three u64
+// each: full hash, source hash, name hash, sorted), and whose other fields are 0.
 inline constexpr std::size_t at_length = 4;
 inline constexpr std::size_t at_key = 12;
 inline constexpr std::size_t at_type = 28;
 inline constexpr std::size_t at_duration = 36;
-inline constexpr std::size_t at_children = 44;
-inline constexpr std::size_t at_child_keys = 52;
+inline constexpr std::size_t at_callee = 44;
+inline constexpr std::size_t at_deps = 52;
+inline constexpr std::size_t at_children = 60;
+inline constexpr std::size_t at_child_keys = 68;
 inline constexpr std::size_t record_overhead = at_child_keys + 8;  // without children or value
+
+/// Where a record's child count and child keys sit: versions 1 and 2 had neither callee nor
+/// deps (their records are only counted now).
+struct record_layout {
+    std::size_t children;
+    std::size_t child_keys;
+};
+inline constexpr record_layout layout_v3{at_children, at_child_keys};
+inline constexpr record_layout layout_v2{44, 52};
+
+/// The result type of a record that holds a set of functions called, not a result (no result
+/// type has this id: memo_key.hpp).
+inline constexpr std::uint64_t dep_set_type = 0;
 
 /// Starts every record; bytes chosen to be rare in numbers and text, to resynchronise on.
 inline constexpr std::uint32_t marker = 0xF1C69BE3u;
@@ -58,7 +81,7 @@ inline std::uint32_t load_u32(const std::byte* p) noexcept {
 
 inline hash128 load_key(const std::byte* p) noexcept { return {load_u64(p), load_u64(p + 8)}; }
 
-/// The fields of a record that was checked when its file was loaded.
+/// The fields of a record (version 3) that was checked when its file was loaded.
 struct record_view {
     const std::byte* at;
 
@@ -66,6 +89,8 @@ struct record_view {
     hash128 key() const noexcept { return load_key(at + at_key); }
     std::uint64_t type() const noexcept { return load_u64(at + at_type); }
     std::uint64_t duration_ns() const noexcept { return load_u64(at + at_duration); }
+    std::uint64_t callee() const noexcept { return load_u64(at + at_callee); }
+    std::uint64_t deps_ref() const noexcept { return load_u64(at + at_deps); }
     std::size_t children() const noexcept {
         return static_cast<std::size_t>(load_u64(at + at_children));
     }
@@ -76,16 +101,26 @@ struct record_view {
     std::size_t size() const noexcept { return record_overhead + 16 * children() + value().size(); }
 };
 
+/// What a record says about the result it holds, besides its value and children.
+struct record_head {
+    hash128 key;
+    std::uint64_t type = 0;
+    std::uint64_t duration_ns = 0;
+    std::uint64_t callee = 0;
+    std::uint64_t deps_ref = 0;
+};
+
 /// Appends a record's fields before its value; finish_record() completes it.
-inline std::size_t begin_record(std::string& out, const hash128& key, std::uint64_t type,
-                                std::uint64_t duration_ns, std::span<const hash128> children) {
+inline std::size_t begin_record(std::string& out, const record_head& h,
+                                std::span<const hash128> children) {
     std::size_t const start = out.size();
     char head[at_child_keys];  // one append: a save writes millions of small records
     auto put = [&head](std::size_t at, const auto& v) { std::memcpy(head + at, &v, sizeof v); };
     put(0, marker);
     put(at_length, std::uint64_t{0});  // the value's length, once known
-    put(at_key, key.low), put(at_key + 8, key.high);
-    put(at_type, type), put(at_duration, duration_ns);
+    put(at_key, h.key.low), put(at_key + 8, h.key.high);
+    put(at_type, h.type), put(at_duration, h.duration_ns);
+    put(at_callee, h.callee), put(at_deps, h.deps_ref);
     put(at_children, static_cast<std::uint64_t>(children.size()));
     out.append(head, sizeof head);
     for (const hash128& c : children) {
@@ -115,15 +150,19 @@ inline void copy_record(std::string& out, const record_view& r, std::uint64_t se
 }
 
 /// The length of the record at p if it is whole and its checksum (seeded with `seed`) matches;
-/// 0 otherwise. Never reads past `left` bytes, whatever the length fields say.
-inline std::size_t check_record(const std::byte* p, std::size_t left,
-                                std::uint64_t seed) noexcept {
-    if (left < record_overhead || load_u32(p) != marker) return 0;
-    std::uint64_t const room = left - record_overhead;
-    std::uint64_t const children = load_u64(p + at_children);
+/// 0 otherwise. Never reads past `left` bytes, whatever the length fields say; adds the bytes
+/// it hashed to `hashed` (a loader bounds the total, so that a file of records that each claim
+/// the rest of it loads in linear time).
+inline std::size_t check_record(const std::byte* p, std::size_t left, std::uint64_t seed,
+                                std::size_t& hashed, record_layout layout = layout_v3) noexcept {
+    std::size_t const overhead = layout.child_keys + 8;
+    if (left < overhead || load_u32(p) != marker) return 0;
+    std::uint64_t const room = left - overhead;
+    std::uint64_t const children = load_u64(p + layout.children);
     std::uint64_t const length = load_u64(p + at_length);
     if (children > room / 16 || length > room - 16 * children) return 0;
-    std::size_t const body = at_child_keys + static_cast<std::size_t>(16 * children + length);
+    std::size_t const body = layout.child_keys + static_cast<std::size_t>(16 * children + length);
+    hashed += body;
     if (XXH3_64bits_withSeed(p, body, seed) != load_u64(p + body)) return 0;
     return body + 8;
 }
@@ -258,12 +297,13 @@ inline std::string make_header(std::string_view salt) {
 
 /// What a header says, or why it cannot be used.
 struct header_check {
-    std::size_t size = 0;    // where the records start; 0 when refused
-    std::string problem;     // why it was refused
-    std::uint64_t seed = 0;  // of the record checksums
+    std::size_t size = 0;        // where the records start; 0 when refused
+    std::string problem;         // why it was refused
+    std::uint64_t seed = 0;      // of the record checksums
+    std::uint32_t version = 0;  // the file's format version
 };
 
-inline header_check refuse(std::string why) { return {0, std::move(why), 0}; }
+inline header_check refuse(std::string why) { return {0, std::move(why), 0, 0}; }
 
 /// Reads the header at the start of `file`; refuses what this build must not use.
 inline header_check read_header(std::span<const std::byte> file, std::string_view salt) {
@@ -291,7 +331,7 @@ inline header_check read_header(std::span<const std::byte> file, std::string_vie
                       ": type names, value layouts and results may differ");
     if (get_le(file.data() + 16, 8) != salt_hash(salt))
         return refuse("it was saved with another salt");
-    return {static_cast<std::size_t>(size), {}, record_seed(version, salt)};
+    return {static_cast<std::size_t>(size), {}, record_seed(version, salt), version};
 }
 
 }  // namespace desync::detail::cache_format

@@ -56,11 +56,13 @@ inline file_bytes read_file(const std::filesystem::path& file) {
     auto fail = [&](const std::string& why) {
         return cache_error("desync: cannot read cache file '" + file.string() + "': " + why);
     };
-    fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    // Without O_NONBLOCK, opening a FIFO waits for a writer: the check below would never run.
+    fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (fd.get() < 0) throw fail(describe_errno(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw fail(describe_errno(errno));
     if (!S_ISREG(st.st_mode)) throw fail("not a regular file");
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
     auto const size = static_cast<std::size_t>(st.st_size);
     file_bytes out;
     try {

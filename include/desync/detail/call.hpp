@@ -106,6 +106,7 @@ public:
     struct memo_state {
         hash128 key{};
         bool keyed = false;
+        bool unrecorded = false;  // ran, but its key or its run could not be verified
         std::chrono::steady_clock::time_point started{};
     } memo;
 
@@ -139,13 +140,13 @@ public:
         }
         tl_frame.sc = nullptr;
         if (tracing) trace_hooks::joining(*this);
-        auto unread = sc.join();
+        auto unread = sc.join([](task_base& child) { memo_hooks::joined(child); });
         if (errors.empty()) errors = std::move(unread);
         else errors.insert(errors.end(), unread.begin(), unread.end());
         if (!errors.empty()) this->set_error(combine_errors(std::move(errors)));
         else take_flattened();
         if (!res_.empty()) res_.budget->release(res_);  // even when the body threw
-        if (!this->failed()) memo_hooks::on_success(*this);
+        memo_hooks::on_finish(*this);
         if (tracing) trace_hooks::end(*this);
     }
 

@@ -3,6 +3,7 @@
 // version), options (where it runs, whether it may be memoized), version and memo state.
 
 #include <desync/detail/attributes.hpp>
+#include <desync/detail/site.hpp>
 #include <desync/detail/ref.hpp>
 #include <desync/detail/task.hpp>
 #include <desync/resources.hpp>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,11 +24,13 @@ namespace desync::detail {
 class executor_slot;
 class memo_table;
 
-/// The text a macro captured: the function's name (may be empty) and the stringified callable.
+/// The text a macro captured: the function's name (may be empty), the stringified callable and
+/// where it was defined (its scope, which qualifies the name).
 struct captured_source {
     std::string_view name;
     std::string_view text;
-    std::uint64_t major_hash = 0;  // constexpr-computed by the macro from name and text
+    std::uint64_t major_hash = 0;  // constexpr-computed by the macro from site, name and text
+    definition_site site{};
 };
 
 /// Something a function depends on that its text cannot show (desync::uses): another
@@ -44,7 +48,13 @@ struct fn_counters {
     std::atomic<std::uint64_t> misses{0};    // memoizable calls that ran
     std::atomic<std::uint64_t> failed{0};    // calls that finished with an error
     std::atomic<std::uint64_t> saved_ns{0};  // recorded run time of the calls hits skipped
+    std::atomic<std::uint64_t> not_recorded{0};  // ran, but their result could not be recorded
 };
+
+struct fn_core;
+
+/// Set by the registry: forgets a registered function that goes (DESYNC_SOURCE objects).
+inline void (*core_gone)(fn_core&) noexcept = nullptr;
 
 struct fn_core {
     fn_core() = default;
@@ -55,9 +65,13 @@ struct fn_core {
     // --- identity, from the macro or DESYNC_SOURCE
     std::string_view name;
     std::string_view source;  // the callable's text; empty when it has none
+    definition_site site;     // where it was defined: qualifies its name
     std::uint64_t major_hash = 0;
-    bool has_body_text = false;  // the text shows a body (a lambda), so a version can cover it
-    bool stateless = false;      // the callable holds no state of its own
+    std::uint64_t name_hash = 0;  // XXH3-64 of the qualified name
+    bool has_body_text = false;   // the text shows a body (a lambda), so a version can cover it
+    bool stateless = false;       // the callable holds no state of its own
+    bool named = false;           // DESYNC_FN / DESYNC_DEFINE: found by name from other bodies
+    bool transparent = false;     // desync::async and then: its code is its caller's
 
     // --- options
     bool uncached = false;
@@ -88,8 +102,24 @@ struct fn_core {
     /// May calls of this function be memoized? Only when everything that decides the result
     /// is visible: a body whose text is hashed, no captured state, not opted out.
     bool memoizable() const noexcept { return memoizable_; }
-    /// Settles memoizable() once the identity and the options are set.
-    void settle_memoizable() noexcept { memoizable_ = has_body_text && stateless && !uncached; }
+    /// Does its version cover everything that decides its result, so that a run that called it
+    /// can be verified by its full hash? Its source and no captured state; or, for a named
+    /// function, a `uses` value that stands for what its text cannot show (a version constant
+    /// of the function it wraps, the value of its captured state).
+    bool versioned() const noexcept { return versioned_; }
+    /// Settles memoizable() and versioned() once the identity and the options are set.
+    void settle_memoizable() noexcept {
+        memoizable_ = has_body_text && stateless && !uncached;
+        bool uses_value = false;
+        for (const use_entry& u : uses) uses_value = uses_value || bool(u.value_hash);
+        versioned_ = (has_body_text && stateless) || (named && uses_value);
+    }
+    /// "ns::name" (see qualified_name in normalize.hpp).
+    std::string qualified_name() const { return detail::qualified_name(site, name); }
+
+    // --- registration: a function with a source that the registry lists (registry.hpp), which
+    // it forgets when the function goes
+    bool registered = false;
 
     // --- lifetime: cores of DESYNC_FN / DESYNC_DEFINE live for the whole program; cores of
     // desync::desync(...) objects are shared by the object's copies and by running calls.
@@ -102,8 +132,12 @@ struct fn_core {
     }
 
 private:
-    DESYNC_DETAIL_NOINLINE void destroy() noexcept { delete this; }
+    DESYNC_DETAIL_NOINLINE void destroy() noexcept {
+        if (registered && core_gone) core_gone(*this);
+        delete this;
+    }
     bool memoizable_ = false;
+    bool versioned_ = false;
     std::atomic<std::uint32_t> refs_{1};
 };
 

@@ -25,6 +25,7 @@ inline fn_core& anonymous_core() {
         auto* c = new fn_core;  // never destroyed: calls may still refer to it at exit
         c->name = "desync::async";
         c->immortal = true;
+        c->transparent = true;  // the callable is the caller's own code (or a plain function)
         return c;
     }();
     return *core;

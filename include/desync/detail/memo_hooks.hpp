@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <desync/detail/attributes.hpp>
 #include <desync/detail/fn_core.hpp>
+#include <desync/detail/memo_deps.hpp>
 #include <desync/detail/memo_key.hpp>
 #include <desync/detail/memo_table.hpp>
 #include <desync/detail/memo_value.hpp>
@@ -66,6 +67,7 @@ inline constexpr bool memo_call_v = memo_eligible_v<V, key_of_t<S>...> &&
 /// Gives `to` a copy of the finished `from`'s value or error. False if copying threw.
 template <class V>
 bool take_result(result_task<V>& to, result_task<V>& from) noexcept {
+    to.set_deps(from.deps());  // its result is what that call's run made
     if (from.failed()) {
         to.set_error(from.error());
         return true;
@@ -192,22 +194,27 @@ DESYNC_DETAIL_ALWAYS_INLINE lazy<V> ready_lazy(const taken_value<V>& v) {
 }
 
 template <class V>
-value_ptr make_value(result_task<V>& t, std::uint64_t took_ns, std::vector<hash128> children) {
+value_ptr make_value(result_task<V>& t, std::uint64_t callee, std::uint64_t took_ns,
+                     std::vector<hash128> children, const dep_set* deps) {
     std::shared_ptr<typed_value<V>> v;
     if constexpr (std::is_void_v<V>)
         v = std::make_shared<typed_value<void>>(took_ns);
     else
         v = std::make_shared<typed_value<V>>(took_ns, size_estimate(t.value()), t.value());
     v->children = std::move(children);
+    v->deps = deps;
+    v->callee = callee;
     return v;
 }
 
-/// The memoized calls that the body of a memoizable call made (their keys), collected on the
-/// thread that runs the body: they become the children of its recorded result.
+/// What the body of a call under a memoizable call made, collected on the thread that runs the
+/// body: the memoized calls' keys (the children of a memoizable call's recorded result) and the
+/// desync functions called (memo_deps.hpp).
 struct memo_frame {
     explicit memo_frame(task_ref<> t) noexcept : task(std::move(t)) {}
 
     task_ref<> task;
+    dep_builder deps;
     std::vector<hash128> children;
     // Calls made with dataflow inputs (on_spawned): keyed, if at all, by the time the body joins.
     std::vector<std::pair<task_ref<>, const hash128* (*)(task_base&)>> pending;
@@ -252,8 +259,8 @@ struct memo_frame {
     std::vector<std::uint32_t> index_;
 };
 
-/// One frame per memoizable body running on this thread: a body waiting for a call may run it
-/// here, nested. A body that failed leaves its frame; the next look drops it.
+/// One frame per body under a memoizable call running on this thread: a body waiting for a call
+/// may run it here, nested.
 inline std::vector<memo_frame>& memo_frames() {
     // Frames hold tasks; freed after the thread's task cache, they go to the heap.
     thread_local std::vector<memo_frame> frames;
@@ -276,18 +283,32 @@ DESYNC_DETAIL_ALWAYS_INLINE memo_frame* current_frame() {
     return &frames.back();
 }
 
-/// Removes the frame of `t` and returns the keys of its children, each once.
-inline std::vector<hash128> take_children(const task_base& t) {
+/// What the body of `t` made, once its join is over.
+struct frame_result {
+    std::vector<hash128> children;                // memoized calls' keys, each once
+    const dep_set* deps = unverifiable_deps();  // what it called; unverifiable if not collected
+};
+
+/// Removes the frame of `t` and returns what it collected (without a frame, for want of memory
+/// when the body started, nothing is known of its run: unverifiable).
+inline frame_result take_frame(const task_base& t) noexcept {
     memo_frame* f = current_frame();
     if (!f || f->task.get() != &t) return {};
-    std::vector<hash128> keys = std::move(f->children);
-    for (auto& [child, key_of] : f->pending)
-        if (const hash128* k = key_of(*child)) keys.push_back(*k);
+    frame_result out;
+    try {
+        out.deps = f->deps.finish();
+        out.children = std::move(f->children);
+        for (auto& [child, key_of] : f->pending)
+            if (const hash128* k = key_of(*child)) out.children.push_back(*k);
+        std::sort(out.children.begin(), out.children.end());
+        out.children.erase(std::unique(out.children.begin(), out.children.end()),
+                           out.children.end());
+    } catch (...) {  // out of memory: the run cannot be verified, so it is not recorded
+        out = {};
+    }
     memo_frames().pop_back();
     tl_frame.memo_frame = false;
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    return keys;
+    return out;
 }
 
 template <class Task>
@@ -304,6 +325,11 @@ inline std::uint64_t callee_hash(fn_core& f) {
     if (f.resolved.load(std::memory_order_acquire)) [[likely]]
         return f.full_hash;
     return resolve_callee_hash(f);
+}
+
+/// A memoizable call that ran but could not be recorded (its key or its run cannot be verified).
+inline void count_not_recorded(fn_core& callee) noexcept {
+    if (trace_hooks::on()) callee.counters.not_recorded.fetch_add(1, std::memory_order_relaxed);
 }
 
 inline void count_hit(fn_core& callee, std::uint64_t saved_ns) noexcept {
@@ -338,10 +364,18 @@ struct memo_hooks {
         start<typename Task::value_type>(t, t.args());
     }
 
-    /// Called after a call's body and join succeeded.
+    /// Called after a call's body and join, whether they succeeded or not: sets what the run
+    /// called for the body that joins it, and records a memoizable call's result.
     template <class Task>
-    static void on_success(Task& t) noexcept {
-        succeed<typename Task::value_type>(t, t.args());
+    static void on_finish(Task& t) noexcept {
+        finish<typename Task::value_type>(t, t.args());
+    }
+
+    /// Called by a body's join for each call it made, once that call finished: what its run
+    /// called is part of what the body's run called.
+    static void joined(task_base& child) noexcept {
+        if (!child.collects()) return;
+        if (memo_frame* f = current_frame()) f->deps.note_set(child.deps());
     }
 
     /// Called on the calling thread right after a call of a body is made, before it starts.
@@ -350,6 +384,14 @@ struct memo_hooks {
     /// memoizable body making it (its key is known once its inputs are).
     template <class Task>
     static void on_spawned(Task& t) noexcept {
+        if (memo_frame* f = current_frame()) {
+            try {
+                f->deps.note_callee(t.callee());
+            } catch (...) {  // out of memory: the body's run cannot be verified
+                f->deps.note_set(unverifiable_deps());
+            }
+            t.set_collects();
+        }
         spawned<typename Task::value_type>(t, t.args());
     }
 
@@ -374,9 +416,11 @@ struct memo_hooks {
                 auto const [low, high] = packed_words<2>(0, a...);
                 quick_inputs const in{callee.full_hash, call_signature<V, K...>, low, high};
                 quick_bytes bytes;
-                if (hash128 key; table->find_quick(in, bytes, key)) {
+                std::uint32_t deps = 0;
+                if (hash128 key; table->find_quick(in, bytes, key, deps)) {
                     try {
-                        if (memo_frame* parent = current_frame()) parent->add_child(key);
+                        if (memo_frame* parent = current_frame())
+                            noted_hit(*parent, callee, key, dep_sets::get().at(deps));
                         taken_value<V> taken;
                         taken(bytes);
                         return ready_lazy<V>(taken);
@@ -417,18 +461,35 @@ struct memo_hooks {
             if constexpr (quick && !by_inputs) {  // a cell named by the key itself
                 in = {key.low, result_type_id<V>, key.high, 0};
                 quick_bytes bytes;
-                if (hash128 same; !trace_hooks::on() && table->find_quick(in, bytes, same)) {
+                std::uint32_t deps = 0;
+                if (hash128 same; !trace_hooks::on() && table->find_quick(in, bytes, same, deps)) {
+                    if (parent) noted_hit(*parent, callee, key, dep_sets::get().at(deps));
                     taken(bytes);
                     return ready_lazy<V>(taken);
                 }
             }
             memo_found f = table->find(key, &type_tag<V>, share, taken, decode_record<V>,
                                        quick ? &in : nullptr);
-            if (f.hit) return served<V>(callee, key, taken, f.saved_ns);
-            if (f.running) return shared<V>(callee, key, std::move(f.running));
-        } catch (...) {  // a user's hash_append or a decoding threw: the call runs instead
-        }
+            if (f.hit) {
+                if (parent) noted_hit(*parent, callee, key, f.deps);
+                return served<V>(callee, key, taken, f.saved_ns);
+            }
+            if (f.running) {
+                if (parent) parent->deps.note_callee(callee);
+                return shared<V>(callee, key, std::move(f.running));
+            }
+        } catch (...) {  // a user's hash_append or a decoding threw, or an argument's meaning
+        }                // is beyond the key (counted when the call starts): the call runs
         return {};
+    }
+
+    // A hit made by a body under a memoizable call: the callee and what the hit's run called
+    // are part of what the body's run called.
+    static void noted_hit(memo_frame& parent, fn_core& callee, const hash128& key,
+                          const dep_set* deps) {
+        parent.add_child(key);
+        parent.deps.note_callee(callee);
+        parent.deps.note_set(deps);
     }
 
     template <class V>
@@ -451,6 +512,7 @@ struct memo_hooks {
         auto* p = new shared_call<V>(
             task_ref<result_task<V>>(static_cast<result_task<V>*>(running.detach())));
         lazy<V> l = access::make<V>(task_ref<result_task<V>>(p));
+        if (current_frame()) p->set_collects();
         p->follow();
         tl_frame.sc->adopt(p);
         if (trace_hooks::on()) traced_hit(callee, key, 0, *p);
@@ -463,7 +525,8 @@ struct memo_hooks {
     template <class V, class Task, class... S>
     static bool keyed(Task& t, const std::tuple<S...>& args) noexcept {
         if (t.memo.keyed) return true;
-        if (t.is_root() || !t.root() || !t.callee().memoizable()) return false;
+        if (t.memo.unrecorded || t.is_root() || !t.root() || !t.callee().memoizable())
+            return false;
         if (!std::apply([](const S&... s) { return (key_ready(s) && ...); }, args)) return false;
         try {
             std::uint64_t const callee = callee_hash(t.callee());
@@ -471,6 +534,9 @@ struct memo_hooks {
                 [&](const S&... s) { return memo_key<V, key_of_t<S>...>(callee, key_value(s)...); },
                 args);
             t.memo.keyed = true;
+        } catch (const unkeyable&) {  // an argument whose meaning the key cannot see
+            t.memo.unrecorded = true;
+            count_not_recorded(t.callee());
         } catch (...) {
         }
         return t.memo.keyed;
@@ -489,7 +555,7 @@ struct memo_hooks {
                 taken_value<V> taken;
                 memo_found f = table->find(t.memo.key, &type_tag<V>, root.share_results, taken,
                                            decode_record<V>);
-                if (f.hit) return finish_with<V>(t, taken, f.saved_ns);
+                if (f.hit) return finish_with<V>(t, taken, f.saved_ns, f.deps);
                 // Follow only a call that is running: one still queued might wait for a thread
                 // that is blocked on this call, which cannot help it along.
                 if (f.running && f.running->state() == task_state::running)
@@ -502,7 +568,8 @@ struct memo_hooks {
     }
 
     template <class V, class Task>
-    static bool finish_with(Task& t, const taken_value<V>& v, std::uint64_t saved_ns) noexcept {
+    static bool finish_with(Task& t, const taken_value<V>& v, std::uint64_t saved_ns,
+                            const dep_set* deps) noexcept {
         try {
             if constexpr (std::is_void_v<V>)
                 t.emplace();
@@ -511,6 +578,7 @@ struct memo_hooks {
         } catch (...) {
             return false;  // the value could not be copied: run the call instead
         }
+        t.set_deps(deps);
         traced_early_hit(t, saved_ns);  // before complete(): a reader may stop the trace at once
         t.complete();
         return true;
@@ -533,19 +601,24 @@ struct memo_hooks {
         return true;
     }
 
+    // A memoizable call's body, and every body under one, keeps a frame: what it calls.
     template <class V, class Task, class... S>
     static void start(Task& t, const std::tuple<S...>& args) noexcept {
+        bool memo = false;
         if constexpr (memo_call_v<V, S...>) {
-            if (!keyed<V>(t, args)) return;
-            t.memo.started = std::chrono::steady_clock::now();
-            if (trace_hooks::on())
-                t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
-            if (t.root()->share_results) on_start_running(t, args);
-            try {
-                live_frames().emplace_back(task_ref<>::share(&t));
-                tl_frame.memo_frame = true;
-            } catch (...) {  // out of memory: its result records no children
+            if (keyed<V>(t, args)) {
+                memo = true;
+                t.memo.started = std::chrono::steady_clock::now();
+                if (trace_hooks::on())
+                    t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
+                if (t.root()->share_results) on_start_running(t, args);
             }
+        }
+        if (!memo && !t.collects()) return;
+        try {
+            live_frames().emplace_back(task_ref<>::share(&t));
+            tl_frame.memo_frame = true;
+        } catch (...) {  // out of memory: its run cannot be verified (take_frame)
         }
     }
 
@@ -577,18 +650,45 @@ struct memo_hooks {
     }
 
     template <class V, class Task, class... S>
-    static void succeed(Task& t, const std::tuple<S...>&) noexcept {
+    static void finish(Task& t, const std::tuple<S...>&) noexcept {
+        bool memo = false;
+        if constexpr (memo_call_v<V, S...>) memo = t.memo.keyed;
+        if (!memo && !t.collects()) return;
+        frame_result made = take_frame(t);
+        t.set_deps(made.deps);
         if constexpr (memo_call_v<V, S...>) {
-            if (!t.memo.keyed) return;
+            if (!memo || t.failed()) return;
+            if (made.deps == unverifiable_deps() || !result_keyable<V>(t)) {
+                t.memo.unrecorded = true;
+                count_not_recorded(t.callee());
+                return;
+            }
             auto const took = std::chrono::steady_clock::now() - t.memo.started;
             try {
-                std::vector<hash128> children = take_children(t);
                 auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
                 auto const took_ns = static_cast<std::uint64_t>(ns.count());
-                tables_of(*t.root()).record(t.memo.key,
-                                            make_value<V>(t, took_ns, std::move(children)));
+                tables_of(*t.root()).record(
+                    t.memo.key, make_value<V>(t, t.callee().full_hash, took_ns,
+                                              std::move(made.children), made.deps));
             } catch (...) {  // out of memory, or a copy that threw: the result is not recorded
             }
+        }
+    }
+
+    // Whether a result's meaning is all in its type's shape: not an enum value outside the
+    // range desync looks for enumerators in (desync::enum_range).
+    template <class V, class Task>
+    static bool result_keyable(Task& t) noexcept {
+        if constexpr (!std::is_void_v<V> && contains_enum_v<V>) {
+            try {
+                hasher h;
+                hash_append(h, t.value());
+                return !h.saw_unranged_enum();
+            } catch (...) {
+                return false;
+            }
+        } else {
+            return true;
         }
     }
 };

@@ -14,6 +14,7 @@
 #include <desync/hash.hpp>
 #include <desync/xxhash.hpp>
 #include <initializer_list>
+#include <tuple>
 #include <type_traits>
 
 namespace desync::detail {
@@ -41,9 +42,50 @@ template <class T>
 constexpr std::uint64_t own_shape() {
     if constexpr (std::is_void_v<T>)
         return type_id<void>();
+    else if constexpr (std::is_enum_v<T> && kind_of<T>() == value_kind::bits)
+        return mix_ids({type_id<T>(), sizeof(T), static_cast<std::uint64_t>(kind_of<T>()),
+                        enum_meaning_id<T>()});
     else
         return mix_ids({type_id<T>(), sizeof(T), static_cast<std::uint64_t>(kind_of<T>())});
 }
+
+/// Whether a value of T may hold an enum (whose meaning memo keys check at run time).
+template <class T, class... Seen>
+constexpr bool contains_enum() {
+    if constexpr (std::is_void_v<T> || seen_v<T, Seen...>) {
+        return false;
+    } else {
+        constexpr value_kind k = kind_of<T>();
+        using enum value_kind;
+        if constexpr (k == bits)
+            return std::is_enum_v<T>;
+        else if constexpr (k == fields)
+            return []<class... F>(std::type_identity<std::tuple<F...>>) {
+                return (contains_enum<std::remove_cvref_t<F>, T, Seen...>() || ...);
+            }(std::type_identity<fields_t<T>>{});
+        else if constexpr (k == aggregate)
+            return []<class... F>(std::type_identity<std::tuple<F...>>) {
+                return (contains_enum<std::remove_cvref_t<F>, T, Seen...>() || ...);
+            }(std::type_identity<pfr_fields_t<T>>{});
+        else if constexpr (k == variant || k == tuple)
+            return []<template <class...> class L, class... C>(std::type_identity<L<C...>>) {
+                return (contains_enum<std::remove_cvref_t<C>, T, Seen...>() || ...);
+            }(std::type_identity<T>{});
+        else if constexpr (k == optional)
+            return contains_enum<typename T::value_type, T, Seen...>();
+        else if constexpr (k == range || k == unordered)
+            return contains_enum<range_element_t<T>, T, Seen...>();
+        else
+            return false;  // user_hash: its own business; others hold no enum
+    }
+}
+
+template <class T>
+inline constexpr bool contains_enum_v = contains_enum<std::remove_cvref_t<T>>();
+
+/// Thrown where a memo key cannot see what an argument means (an enum value outside
+/// desync::enum_range): the call runs, and its result is not recorded.
+struct unkeyable {};
 
 /// The shape of T: its name, size and kind, and the shapes of its components. Types opaque to
 /// desync (hash_append only, or not hashable at all) are known by name and size alone.
@@ -92,6 +134,7 @@ hash128 memo_key_streamed(std::uint64_t callee, const K&... values) {
     std::uint64_t const head[2] = {callee, call_signature<V, K...>};
     h.write(head, sizeof head);  // 16 bytes: a range that follows stays 16-byte aligned
     (hash_append(h, values), ...);
+    if ((contains_enum_v<K> || ...) && h.saw_unranged_enum()) throw unkeyable{};
     return h.digest();
 }
 
@@ -149,6 +192,15 @@ inline constexpr bool two_word_key_v = scalar_values_v<K...> && packed_key_size<
 template <class V, class... K>
 hash128 memo_key(std::uint64_t callee, const K&... values) {
     if constexpr (packed_key_v<K...>) {
+        if constexpr ((std::is_enum_v<K> || ...)) {
+            auto in_range = [](const auto& v) {
+                if constexpr (std::is_enum_v<std::remove_cvref_t<decltype(v)>>)
+                    return enum_in_range(v);
+                else
+                    return true;
+            };
+            if (!(in_range(values) && ...)) throw unkeyable{};
+        }
         constexpr std::size_t size = packed_key_size<K...>;
         auto w = packed_words<(size + 7) / 8>(16, values...);
         w[0] = callee;

@@ -78,10 +78,11 @@ class quick_cells {
     quick_cells(const quick_cells&) = delete;
     quick_cells& operator=(const quick_cells&) = delete;
 
-    /// Copies the value of the key `in` names, and the key itself, if a cell holds it. Never
-    /// blocks, never writes; false also when a writer was busy with it (take the lock then).
-    DESYNC_DETAIL_ALWAYS_INLINE bool read(const quick_inputs& in, quick_bytes& out,
-                                          hash128& key) const noexcept {
+    /// Copies the value of the key `in` names, the key itself and the number of what its run
+    /// called (dep_sets::at), if a cell holds it. Never blocks, never writes; false also when a
+    /// writer was busy with it (take the lock then).
+    DESYNC_DETAIL_ALWAYS_INLINE bool read(const quick_inputs& in, quick_bytes& out, hash128& key,
+                                          std::uint32_t& deps) const noexcept {
         std::size_t const mask = mask_.load(std::memory_order_acquire);
         const cell* cells = cells_.load(std::memory_order_acquire);  // at least mask + 1 of them
         if (!cells) return false;
@@ -97,6 +98,7 @@ class quick_cells {
             out = c.bytes.load(std::memory_order_relaxed);
             key = {c.key_low.load(std::memory_order_relaxed),
                    c.key_high.load(std::memory_order_relaxed)};
+            deps = c.deps.load(std::memory_order_relaxed);
             std::atomic_thread_fence(std::memory_order_acquire);
             return !(before & 1) && c.seq.load(std::memory_order_relaxed) == before;
         }
@@ -105,10 +107,11 @@ class quick_cells {
 
     // --- writers: the lock of the key's shard held
 
-    /// Gives `key` (named by `in`) a cell holding `bytes`, and returns its number + 1 for the
-    /// key's slot; `had` is what the slot held (0: none). Returns 0 if memory runs out.
+    /// Gives `key` (named by `in`) a cell holding `bytes` and `deps` (the number of what its
+    /// run called), and returns its number + 1 for the key's slot; `had` is what the slot held
+    /// (0: none). Returns 0 if memory runs out.
     std::uint32_t fill(const quick_inputs& in, const hash128& key, quick_bytes bytes,
-                       std::uint32_t had) noexcept {
+                       std::uint32_t deps, std::uint32_t had) noexcept {
         std::lock_guard g(write_);
         if (had && holds(had - 1, key)) return had;
         if (!grow_if_full()) return 0;
@@ -130,6 +133,7 @@ class quick_cells {
         c.bytes.store(bytes, std::memory_order_relaxed);
         c.key_low.store(key.low, std::memory_order_relaxed);
         c.key_high.store(key.high, std::memory_order_relaxed);
+        c.deps.store(deps, std::memory_order_relaxed);
         end_write(c);
         return static_cast<std::uint32_t>(i + 1);
     }
@@ -148,7 +152,8 @@ class quick_cells {
 
   private:
     struct alignas(64) cell {  // one cache line
-        std::atomic<std::uint32_t> seq{0};  // odd while a writer changes the cell
+        std::atomic<std::uint32_t> seq{0};   // odd while a writer changes the cell
+        std::atomic<std::uint32_t> deps{0};  // dep_set number of the value's run (0: none)
         std::atomic<std::uint64_t> types{0};  // 0: empty
         std::atomic<std::uint64_t> first{0}, second{0}, third{0};
         std::atomic<std::uint64_t> bytes{0};

@@ -80,6 +80,7 @@ struct memo_found {
     std::uint64_t saved_ns = 0;  // what the hit saves: the original call's run time
     task_ref<> running;
     value_ptr first_use;  // a hit on a value this run had not recorded: record its subtree
+    const dep_set* deps = nullptr;  // a hit: what the run that made its value called
 };
 
 class memo_table {
@@ -116,10 +117,11 @@ class memo_table {
         if (blob) {
             found.first_use = decode(blob.get());
             decoded(sh, key, blob, found.first_use);
-            if (!found.first_use) return {};
+            if (!found.first_use || !deps_hold(found.first_use->deps)) return {};
             take(found.first_use);
             found.hit = true;
             found.saved_ns = found.first_use->duration_ns;
+            found.deps = found.first_use->deps;
         }
         if (found.first_use && !found.first_use->children.empty()) {
             record_subtree(*found.first_use);
@@ -132,8 +134,8 @@ class memo_table {
     /// if the key `in` names holds an installed value that this run has recorded already.
     /// False means only "take the lock and look" (find).
     DESYNC_DETAIL_ALWAYS_INLINE bool find_quick(const quick_inputs& in, quick_bytes& out,
-                                                hash128& key) const noexcept {
-        return !bounded() && quick_.read(in, out, key);
+                                                hash128& key, std::uint32_t& deps) const noexcept {
+        return !bounded() && quick_.read(in, out, key, deps);
     }
 
     /// Records this run's result for `key`.
@@ -222,26 +224,31 @@ class memo_table {
                            Take& take, record_ptr& blob, const quick_inputs* quick) {
         if (memo_slot* found = sh.slots.find(key)) {
             memo_slot& s = *found;
-            if (s.installed && s.installed->tag == tag) {
-                memo_found found{true, s.installed->duration_ns, {}, {}};
+            // A value is served only if this build still has every function its run called
+            // (verified once per set of functions, then remembered).
+            if (s.installed && s.installed->tag == tag && deps_hold(s.installed->deps)) {
+                memo_found found{true, s.installed->duration_ns, {}, {}, s.installed->deps};
                 if (s.recorded != s.installed) found.first_use = s.installed;
                 served(sh, s);
                 take(s.installed);
                 // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
                 // recorded too, which find does before this probe returns.
                 if constexpr (Take::quick)
-                    if (quick && !bounded())
-                        s.quick = quick_.fill(*quick, key, Take::bytes_of(*s.installed), s.quick);
+                    if (quick && !bounded()) {
+                        const dep_set* d = s.installed->deps;
+                        s.quick = quick_.fill(*quick, key, Take::bytes_of(*s.installed),
+                                              d ? d->index() : 0, s.quick);
+                    }
                 return found;
             }
             if (s.blob) {
                 blob = s.blob;
                 return {};
             }
-            if (share && s.recorded && s.recorded->tag == tag) {
+            if (share && s.recorded && s.recorded->tag == tag && deps_hold(s.recorded->deps)) {
                 if (bounded()) s.stamp = next_stamp();
                 take(s.recorded);
-                return {true, s.recorded->duration_ns, {}, {}};
+                return {true, s.recorded->duration_ns, {}, {}, s.recorded->deps};
             }
         }
         if (share)

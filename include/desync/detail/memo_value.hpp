@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <desync/codec.hpp>
 #include <desync/detail/cache_format.hpp>
+#include <desync/detail/memo_deps.hpp>
 #include <desync/detail/memo_key.hpp>
 #include <desync/xxhash.hpp>
 #include <memory>
@@ -41,6 +42,11 @@ class memo_value {
     /// The keys of the memoized calls the body that made this value made (set before the value
     /// is shared): a hit on it records them too.
     std::vector<hash128> children;
+    /// What the run that made it called (memo_deps.hpp; nullptr: nothing): a hit serves it only
+    /// if this build still has each of those functions. Set before the value is shared.
+    const dep_set* deps = nullptr;
+    /// The full hash of the function whose result it is (set before the value is shared).
+    std::uint64_t callee = 0;
     const void* const tag;
     const std::uint64_t type;
     const std::uint64_t duration_ns;  // how long the call that made it ran: what a hit saves
@@ -87,6 +93,21 @@ using value_ptr = std::shared_ptr<const memo_value>;
 /// A record inside a loaded file's bytes; shares ownership of the whole file.
 using record_ptr = std::shared_ptr<const std::byte>;
 
+/// The set a record refers to: none for no_deps_ref, unverifiable for a reference this process
+/// does not know (an older format, or a set that was damaged in the file).
+inline const dep_set* deps_of_ref(std::uint64_t ref) {
+    if (ref == no_deps_ref) return nullptr;
+    if (ref == unknown_deps_ref) return unverifiable_deps();
+    const dep_set* s = dep_sets::get().find(ref);
+    return s ? s : unverifiable_deps();
+}
+
+/// How a record refers to a set.
+inline std::uint64_t deps_ref_of(const dep_set* s) noexcept {
+    if (!s) return no_deps_ref;
+    return s == unverifiable_deps() ? unknown_deps_ref : s->id();
+}
+
 /// The value of a checked record as a V, or nullptr if it is not one (another type, or bytes
 /// that do not decode: a miss, never a wrong value).
 template <class V>
@@ -105,6 +126,8 @@ value_ptr decode_record(const std::byte* at) {
     }
     v->children.reserve(r.children());
     for (std::size_t i = 0; i < r.children(); ++i) v->children.push_back(r.child(i));
+    v->deps = deps_of_ref(r.deps_ref());
+    v->callee = r.callee();
     return v;
 }
 
@@ -125,6 +148,7 @@ struct cache_data {
     std::vector<made_entry> made;  // results made in this process
     std::vector<record_ptr> read;  // checked records of loaded files, not decoded yet
     std::size_t dropped = 0;       // damaged records the load skipped
+    std::size_t outdated = 0;      // records of an older format the load could not use
 
     std::size_t size() const noexcept { return made.size() + read.size(); }
 

@@ -17,6 +17,7 @@
 /// hashes about 45 KB of typical lambda text, g++ more; tests/test_normalize.cpp hashes 23 KB
 /// at compile time with both.
 
+#include <desync/detail/site.hpp>
 #include <desync/xxhash.hpp>
 
 #include <algorithm>
@@ -196,11 +197,25 @@ constexpr void hash_token(xxh64_stream& h, const char* p, std::size_t n) {
     h.bytes(p, n);
 }
 
-/// The major-hash part of a version: XXH64 (seed 0) of the stream `name`, then every token of
-/// `text`, each written as length and bytes. Spacing and comments between tokens do not count.
-constexpr std::uint64_t source_hash(std::string_view name, std::string_view text) {
+/// The major-hash part of a version: XXH64 (seed 0) of the stream: the qualified name (as one
+/// token), then every token of `text`, each written as length and bytes. Spacing and comments
+/// between tokens do not count.
+constexpr std::uint64_t source_hash(definition_site site, std::string_view name,
+                                    std::string_view text) {
     xxh64_stream h;
-    hash_token(h, name.data(), name.size());
+    std::size_t const n = site.scope.size() + name.size() + (site.file.empty() ? 0 : 1 + site.file.size());
+    if (n < 255) {
+        h.byte(n);
+    } else {
+        h.byte(255);
+        for (int k = 0; k < 32; k += 8) h.byte((n >> k) & 0xFF);
+    }
+    h.bytes(site.scope.data(), site.scope.size());
+    h.bytes(name.data(), name.size());
+    if (!site.file.empty()) {
+        h.byte('@');
+        h.bytes(site.file.data(), site.file.size());
+    }
     source_text const t{text.data(), text.size()};
     for (std::size_t i = skip_blank(t, 0); i < t.n;) {
         std::size_t const end = next_token(t, i).end;
@@ -208,6 +223,11 @@ constexpr std::uint64_t source_hash(std::string_view name, std::string_view text
         i = skip_blank(t, end);
     }
     return h.digest();
+}
+
+/// source_hash of a function named `name` at global scope.
+constexpr std::uint64_t source_hash(std::string_view name, std::string_view text) {
+    return source_hash(definition_site{}, name, text);
 }
 
 /// The tokens of `text` in order, as views into it (for tests and diagnostics).

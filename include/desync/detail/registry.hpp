@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace desync::detail {
@@ -26,6 +27,8 @@ public:
     /// Makes a named function findable from the text of other bodies.
     void add(fn_core& f) {
         std::lock_guard lock(mutex_);
+        f.registered = true;
+        ++generation_;
         auto& same = by_name_[f.name];
         same.push_back(&f);
         // Several namespaces may define one name; order them by content, not by the static
@@ -36,13 +39,41 @@ public:
         });
     }
 
+    /// Lists a function with a version that no body can name (a DESYNC_SOURCE object), so that
+    /// a recorded run that called it can be verified; forgotten when the function goes.
+    void add_unnamed(fn_core& f) {
+        std::lock_guard lock(mutex_);
+        f.registered = true;
+        ++generation_;
+        unnamed_.insert(&f);
+    }
+
     /// Computes the full and minor hashes of `f` and of everything it reaches (once).
     void resolve(fn_core& f) {
         if (f.resolved.load(std::memory_order_acquire)) return;
         std::lock_guard lock(mutex_);
-        if (f.resolved.load(std::memory_order_relaxed)) return;
-        tarjan t{*this};
-        t.visit(f);
+        resolve_locked(f);
+    }
+
+    /// Whether a function of this build has the full hash `h`: a recorded run that called a
+    /// function of that hash called exactly this code. Resolves every listed function first
+    /// when `h` is not among those resolved so far.
+    bool known(std::uint64_t h) {
+        std::lock_guard lock(mutex_);
+        if (known_.count(h)) return true;
+        if (all_resolved_ == generation_) return false;
+        for (auto& [name, same] : by_name_)
+            for (fn_core* f : same) resolve_locked(*f);
+        for (fn_core* f : unnamed_) resolve_locked(*f);
+        all_resolved_ = generation_;
+        return known_.count(h) != 0;
+    }
+
+    /// Changes each time a function is listed: a hash unknown at one generation may be known
+    /// at a later one.
+    std::uint64_t generation() {
+        std::lock_guard lock(mutex_);
+        return generation_;
     }
 
     /// The desync functions and `uses` entries `f` depends on, in order of first mention.
@@ -130,6 +161,7 @@ private:
                     for (std::uint64_t h : m->minor_hash) append(own, h);
                     m->full_hash = xxh3_64(own);
                 }
+                if (m->versioned()) reg.known_.insert(m->full_hash);
                 m->resolved.store(true, std::memory_order_release);
             }
         }
@@ -142,8 +174,26 @@ private:
         }
     };
 
+    registry() {
+        core_gone = [](fn_core& f) noexcept {
+            registry& r = get();
+            std::lock_guard lock(r.mutex_);
+            r.unnamed_.erase(&f);
+        };
+    }
+
+    void resolve_locked(fn_core& f) {
+        if (f.resolved.load(std::memory_order_relaxed)) return;
+        tarjan t{*this};
+        t.visit(f);
+    }
+
     std::mutex mutex_;
     std::unordered_map<std::string_view, std::vector<fn_core*>> by_name_;
+    std::unordered_set<fn_core*> unnamed_;      // DESYNC_SOURCE functions alive now
+    std::unordered_set<std::uint64_t> known_;   // full hashes of versioned functions resolved
+    std::uint64_t generation_ = 0;              // functions listed so far
+    std::uint64_t all_resolved_ = ~std::uint64_t{0};  // the generation known_ is complete for
 };
 
 /// The full hash of `f` (its version's Merkle hash), resolving versions on first use.

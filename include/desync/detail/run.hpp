@@ -121,13 +121,16 @@ public:
         ++size_;
     }
 
-    /// Waits for every call of this scope, in the order they were made.
-    std::vector<std::exception_ptr> join() noexcept {
+    /// Waits for every call of this scope, in the order they were made, and hands each, once
+    /// finished, to `finished(task_base&)` (noexcept).
+    template <class Finished>
+    std::vector<std::exception_ptr> join(Finished&& finished) noexcept {
         if (size_) drain_own_scope();
         std::vector<std::exception_ptr> errors;
         for (std::size_t i = 0; i < size_; ++i) {
             task_base* child = at(i);
             wait_for(child);
+            finished(*child);
             if (auto e = child->claim_unreported_error()) errors.push_back(std::move(e));
         }
         release_all();

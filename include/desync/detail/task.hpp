@@ -19,6 +19,7 @@ namespace desync::detail {
 
 class task_base;
 class executor_slot;
+class dep_set;
 struct fn_core;
 
 /// Life of a call: waiting for inputs (or resources), queued on its executor, claimed by one
@@ -184,6 +185,14 @@ public:
     }
     void set_executor(executor_slot* e) noexcept { exec_ = e; }
 
+    /// What the call's run called (memo hooks: memo_deps.hpp), once it finished; set only for
+    /// calls under a memoizable call, which the join hands to the body that made them.
+    const dep_set* deps() const noexcept { return deps_; }
+    void set_deps(const dep_set* d) noexcept { deps_ = d; }
+    /// Whether the call's body notes what it calls: it runs under a memoizable call.
+    bool collects() const noexcept { return collects_; }
+    void set_collects() noexcept { collects_ = true; }
+
 protected:
     explicit task_base(task_state s) noexcept
         : state_(static_cast<std::uint32_t>(s)),
@@ -231,9 +240,11 @@ private:
     std::atomic<bool> observed_{false};
     std::atomic<std::int32_t> handles_{0};
     bool is_root_ = false;
+    bool collects_ = false;
     std::uint64_t trace_id_ = 0;
     executor_slot* exec_ = nullptr;
     fn_core* root_ = nullptr;
+    const dep_set* deps_ = nullptr;
     std::exception_ptr error_;
 };
 

@@ -54,7 +54,8 @@ private:
         case call_outcome::unfinished: return "unfinished";
         case call_outcome::ran: break;
         }
-        return (c.failed ? "failed after " : "") + human_duration(c.end_ns - c.begin_ns);
+        return (c.failed ? "failed after " : "") + human_duration(c.end_ns - c.begin_ns) +
+               (c.not_recorded ? ", not recorded" : "");
     }
 
     static std::string style(const traced_call& c) {

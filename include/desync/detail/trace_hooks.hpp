@@ -80,6 +80,8 @@ struct trace_hooks {
         if (!c) return;  // began in another session
         trace_record r = record(record_kind::ran, c->id);
         r.flags = flags_if(t.failed(), flag_failed);
+        if constexpr (requires { t.memo.unrecorded; })
+            r.flags = static_cast<std::uint8_t>(r.flags | flags_if(t.memo.unrecorded, flag_unrecorded));
         r.u.times.end = r.at;
         r.u.times.joining = c->joining ? c->joining : r.at;
         r.at = c->begin;

@@ -60,6 +60,7 @@ private:
         event(where(c, c.begin_ns) + ",\"ph\":\"X\",\"cat\":\"call\",\"name\":" +
               json_quote(c.name) + ",\"dur\":" + micros(c.end_ns - c.begin_ns) + ",\"args\":{" +
               common_args(c) + ",\"failed\":" + (c.failed ? "true" : "false") +
+              (c.not_recorded ? ",\"not_recorded\":true" : "") +
               ",\"waited_us\":" + micros(c.begin_ns - c.made_ns) +
               ",\"join_us\":" + micros(c.end_ns - c.joining_ns) + "}");
         if (c.end_ns > c.joining_ns)

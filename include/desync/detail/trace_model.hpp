@@ -36,6 +36,9 @@ struct traced_call {
     std::size_t function = 0;  ///< 1, 2, ... one number per distinct function
     call_outcome outcome = call_outcome::unfinished;  ///< ran, hit, skipped or unfinished
     bool failed = false;                              ///< finished with an error
+    /// Ran, memoizable, but its result was not recorded: its run called a desync function
+    /// without a version, or its key could not see what an argument means (see docs/limits.md).
+    bool not_recorded = false;
     bool keyed = false;                 ///< `key` holds its memo key (version + arguments' hash)
     hash128 key{};                      ///< the memo key, when `keyed`
     std::size_t lane = 0;               ///< index in trace_log::lanes(): where it ran or was found
@@ -134,6 +137,7 @@ private:
         if (r.kind == record_kind::ran) {
             c.outcome = call_outcome::ran;
             c.failed = (r.flags & flag_failed) != 0;
+            c.not_recorded = (r.flags & flag_unrecorded) != 0;
             c.begin_ns = since_(r.at), c.joining_ns = since_(r.u.times.joining);
             c.end_ns = since_(r.u.times.end);
         } else if (r.kind == record_kind::early) {

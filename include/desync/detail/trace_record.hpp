@@ -106,7 +106,8 @@ enum record_flag : std::uint8_t {
     flag_failed = 2,    // ran: finished with an error
     flag_hit = 4,       // early: a memo hit (else a failed input)
     flag_keyed = 8,     // ran/early/hit: `key` holds the call's memo key
-    flag_compute = 16   // spawn/hit: the callee runs on the default compute pool
+    flag_compute = 16,    // spawn/hit: the callee runs on the default compute pool
+    flag_unrecorded = 32  // ran: memoizable, but its result was not recorded (unverifiable)
 };
 
 /// One event, 64 bytes of plain data: written and read without constructors.
