@@ -313,3 +313,15 @@ TEST_CASE("enums inside aggregates and vectors are checked too", "[verify]") {
     CHECK(runs_again(modes_root, 1) == 0);
     CHECK(runs_again(modes_root, 1000) == 1);
 }
+
+namespace {
+enum class hidden_mode : std::uint8_t { red, green = 200 };
+}  // namespace
+
+TEST_CASE("enumerators of an enum in an anonymous namespace are read as such", "[verify]") {
+    using desync::detail::unnamed_value;
+    static_assert(desync::detail::enum_meaning_id<hidden_mode>() != 0);
+    static_assert(unnamed_value("(ns::e)3") && unnamed_value("(ns::e)-12"));
+    static_assert(!unnamed_value("ns::e::red") && !unnamed_value("(anonymous namespace)::e::v2"));
+    static_assert(!unnamed_value("{anonymous}::e::red"));
+}

@@ -79,11 +79,19 @@ constexpr std::string_view enumerator_text() noexcept {
     return p.substr(at, p.find_first_of(";]", at) - at);
 }
 
+/// Whether the compiler printed a value that no enumerator names: "(ns::e)3", "(ns::e)-1" (an
+/// enumerator's name may start with "(anonymous namespace)::", but never ends in a number
+/// after a parenthesis).
+constexpr bool unnamed_value(std::string_view text) {
+    std::size_t const close = text.rfind(')');
+    if (close == std::string_view::npos) return text.empty();
+    std::string_view const number = text.substr(close + 1);
+    return !number.empty() && number.find_first_not_of("-0123456789") == std::string_view::npos;
+}
+
 constexpr void add_enumerator(xxh64_stream& s, std::size_t& named, long long value,
                               std::string_view text) {
-    if (text.empty() || text.front() == '(' || text.front() == '-' ||
-        (text.front() >= '0' && text.front() <= '9'))
-        return;  // not an enumerator
+    if (unnamed_value(text)) return;
     ++named;
     for (int i = 0; i < 64; i += 8) s.byte((static_cast<unsigned long long>(value) >> i) & 0xFF);
     s.byte(text.size() & 0xFF);
