@@ -29,9 +29,9 @@ inline std::filesystem::path scratch_dir(std::string_view name) {
             std::filesystem::remove_all(dir, ignored);
         }
     };
-    static const owned scratch(std::filesystem::temp_directory_path() /
-                               ("desync-test-" + std::string(name) + "-" +
-                                std::to_string(::getpid())));
+    static const owned scratch(
+        std::filesystem::temp_directory_path() /
+        ("desync-test-" + std::string(name) + "-" + std::to_string(::getpid())));
     return scratch.dir;
 }
 
