@@ -28,44 +28,23 @@
 #include <utility>
 #include <vector>
 
-#include "catch.hpp"
-#include "meeting.hpp"
-
-extern char** environ;
+#include "support/catch.hpp"
+#include "support/files.hpp"
+#include "support/meeting.hpp"
+#include "support/process.hpp"
 
 static const bool configured = (desync::configure({.compute_threads = 2}), true);
 
 namespace fs = std::filesystem;
-using bytes = std::vector<char>;
+using bytes = desync::test::bytes;
 
 namespace {
 
 std::atomic<int> runs{0};
 
-/// A directory of this process's own, removed when it exits.
-fs::path scratch_dir() {
-    struct owned {
-        fs::path dir =
-            fs::temp_directory_path() / ("desync-test-cache-" + std::to_string(::getpid()));
-        owned() { fs::create_directories(dir); }
-        ~owned() {
-            std::error_code ignored;
-            fs::remove_all(dir, ignored);
-        }
-    };
-    static const owned scratch;
-    return scratch.dir;
-}
-
-bytes read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_all(const fs::path& p, const bytes& b) {
-    std::ofstream(p, std::ios::binary | std::ios::trunc)
-        .write(b.data(), static_cast<long>(b.size()));
-}
+fs::path scratch_dir() { return desync::test::scratch_dir("cache"); }
+using desync::test::read_all;
+using desync::test::write_all;
 
 /// load(), or an empty cache if the file is refused; `refused` says which.
 desync::cache load_or_empty(const fs::path& p, bool& refused, std::string_view salt = {}) {
@@ -92,8 +71,7 @@ bool contains(const std::string& text, std::string_view part) {
 }
 
 /// A header as a build with this format version and fingerprint would write it.
-std::string header_of(std::uint32_t version, std::string_view fingerprint,
-                      std::string_view salt) {
+std::string header_of(std::uint32_t version, std::string_view fingerprint, std::string_view salt) {
     namespace cf = desync::detail::cache_format;
     std::string h(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
     cf::put_le(h, version, 4);
@@ -290,7 +268,7 @@ TEST_CASE("unreadable and foreign files are refused with a cache_error that says
     fs::path dir = scratch_dir();
     REQUIRE(contains(refusal(dir / "missing.cache"), "cannot read"));
     REQUIRE(contains(refusal(dir), "not a regular file"));
-    write_all(dir / "empty.bin", {});
+    write_all(dir / "empty.bin", bytes{});
     REQUIRE(contains(refusal(dir / "empty.bin"), "empty"));
     std::string text = "just some text, not a cache\n";
     write_all(dir / "text.bin", bytes(text.begin(), text.end()));
@@ -303,57 +281,68 @@ TEST_CASE("unreadable and foreign files are refused with a cache_error that says
     REQUIRE(desync::cache::load(good, "experiment 1").size() == 4);
 
     bytes b = read_all(good);
-    b[8] = 3;  // format version 3, from a later build
-    write_all(dir / "v3.cache", b);
-    REQUIRE(contains(refusal(dir / "v3.cache"), "format version 3"));
+    b[8] = 4;  // format version 4, from a later build
+    write_all(dir / "v4.cache", b);
+    REQUIRE(contains(refusal(dir / "v4.cache"), "format version 4"));
     b[8] = 0;
     write_all(dir / "v0.cache", b);
     REQUIRE(contains(refusal(dir / "v0.cache"), "format version 0"));
 }
 
 namespace {
-/// `file` rewritten as format version 1 wrote it: the version 1 fingerprint in the header,
-/// unseeded record checksums.
-bytes as_version_1(const fs::path& file, std::string_view salt) {
+/// `file` (format version 3) rewritten as format version 1 or 2 wrote it: records without the
+/// callee's hash and what its run called, no sets of functions called; version 1 with its own
+/// fingerprint and unseeded record checksums.
+bytes as_version(const fs::path& file, std::string_view salt, std::uint32_t version) {
     namespace cf = desync::detail::cache_format;
     bytes const all = read_all(file);
     std::size_t at = cf::make_header(salt).size();
-    std::string out = header_of(1, cf::fingerprint_v1(), salt);
+    std::string out =
+        header_of(version, version == 1 ? cf::fingerprint_v1() : cf::fingerprint(), salt);
     while (at < all.size()) {
         cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
-        cf::copy_record(out, r, 0);
         at += r.size();
+        if (r.type() == cf::dep_set_type) continue;
+        std::size_t const start = out.size();
+        std::string head(reinterpret_cast<const char*>(r.at), cf::at_callee);
+        out += head;
+        cf::put_le(out, r.children(), 8);
+        auto const* rest = reinterpret_cast<const char*>(r.at) + cf::at_child_keys;
+        out.append(rest, 16 * r.children() + r.value().size());
+        cf::put_le(out,
+                   XXH3_64bits_withSeed(out.data() + start, out.size() - start,
+                                        cf::record_seed(version, salt)),
+                   8);
     }
     return bytes(out.begin(), out.end());
 }
 }  // namespace
 
-TEST_CASE("a file of format version 1 loads, and saves as version 2", "[cache_file]") {
+TEST_CASE("files of format versions 1 and 2 load, and their results miss", "[cache_file]") {
     fs::path now = scratch_dir() / "now.cache";
-    save_results(now, 3, "v1 salt");
+    save_results(now, 3, "old salt");
     namespace cf = desync::detail::cache_format;
     REQUIRE(header_of(cf::format_version, cf::fingerprint(), "x") == cf::make_header("x"));
-    fs::path old = scratch_dir() / "v1.cache";
-    write_all(old, as_version_1(now, "v1 salt"));
-    desync::cache const c = desync::cache::load(old, "v1 salt");
-    REQUIRE(c.size() == 12);
-    REQUIRE(c.dropped() == 0);
-    REQUIRE(runs_with(c, 3) == 0);
-    REQUIRE(contains(refusal(old, "another"), "another salt"));
-    // Saved again, undecoded records and all: version 2, checksums seeded, the same records.
-    fs::path again = scratch_dir() / "v1-saved-again.cache";
-    REQUIRE(c.save(again, "v1 salt").written == 12);
-    REQUIRE(read_all(again) == read_all(now));
-    // The same records with unseeded checksums under a version 2 header: all dropped.
-    bytes mixed = as_version_1(now, "v1 salt");
+    for (std::uint32_t version : {1u, 2u}) {
+        fs::path old = scratch_dir() / ("v" + std::to_string(version) + ".cache");
+        write_all(old, as_version(now, "old salt", version));
+        desync::cache const c = desync::cache::load(old, "old salt");
+        CHECK(c.size() == 0);  // they say nothing of what their runs called: never served
+        CHECK(c.outdated() == 12);
+        CHECK(c.dropped() == 0);
+        CHECK(runs_with(c, 3) == 12);
+        CHECK(contains(refusal(old, "another"), "another salt"));
+    }
+    // Version 1 records under a version 3 header: damage, not results.
+    bytes mixed = as_version(now, "old salt", 1);
     bytes const header = read_all(now);
-    std::size_t const v1_header = desync::detail::cache_format::header_fixed +
-                                  desync::detail::cache_format::fingerprint_v1().size();
-    std::size_t const v2_header = desync::detail::cache_format::make_header("v1 salt").size();
+    std::size_t const v1_header = cf::header_fixed + cf::fingerprint_v1().size();
+    std::size_t const v3_header = cf::make_header("old salt").size();
     mixed.erase(mixed.begin(), mixed.begin() + static_cast<long>(v1_header));
-    mixed.insert(mixed.begin(), header.begin(), header.begin() + static_cast<long>(v2_header));
-    write_all(old, mixed);
-    desync::cache const none = desync::cache::load(old, "v1 salt");
+    mixed.insert(mixed.begin(), header.begin(), header.begin() + static_cast<long>(v3_header));
+    fs::path file = scratch_dir() / "mixed.cache";
+    write_all(file, mixed);
+    desync::cache const none = desync::cache::load(file, "old salt");
     REQUIRE(none.size() == 0);
     REQUIRE(none.dropped() == 1);  // one damaged stretch
 }
@@ -397,8 +386,8 @@ TEST_CASE("a record nested in a damaged record's value checks only under its own
 
 TEST_CASE("a file written by another build is refused, naming both builds", "[cache_file]") {
     namespace cf = desync::detail::cache_format;
-    std::string const h = header_of(cf::format_version,
-                                    "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian", "");
+    std::string const h =
+        header_of(cf::format_version, "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian", "");
     fs::path file = scratch_dir() / "foreign.cache";
     write_all(file, bytes(h.begin(), h.end()));
     std::string why = refusal(file);
@@ -501,8 +490,8 @@ TEST_CASE("a record whose checksum holds but whose value does not decode is a mi
         cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
         std::vector<desync::hash128> children;
         for (std::size_t i = 0; i < r.children(); ++i) children.push_back(r.child(i));
-        std::size_t const start =
-            cf::begin_record(out, r.key(), r.type(), r.duration_ns(), children);
+        std::size_t const start = cf::begin_record(
+            out, {r.key(), r.type(), r.duration_ns(), r.callee(), r.deps_ref()}, children);
         if (r.type() == desync::detail::result_type_id<std::string>) {
             cf::put_le(out, 1000, 8);
             out += "x";
@@ -529,7 +518,7 @@ std::function<void()> during_decode;  // run once, by the next default construct
 // A result whose decoding (it is default-constructed first) can do something in the middle:
 // throw, or change the cache.
 class decode_hook {
-  public:
+public:
     decode_hook() {
         if (during_decode) std::exchange(during_decode, nullptr)();
     }
@@ -538,7 +527,7 @@ class decode_hook {
     friend auto desync_fields(const decode_hook& h) { return std::tie(h.v_); }
     friend auto desync_fields(decode_hook& h) { return std::tie(h.v_); }
 
-  private:
+private:
     int v_ = 0;
 };
 }  // namespace
@@ -649,31 +638,23 @@ namespace {
 /// Runs this test program again as a child running only the hidden test "cache file: child
 /// process", with `role` and `file` in its environment. Returns its pid.
 pid_t spawn_child(const std::string& role, const fs::path& file) {
-    std::string const exe = fs::read_symlink("/proc/self/exe").string();
-    std::string name = "cache file: child process";
-    std::vector<std::string> env_text = {"DESYNC_TEST_ROLE=" + role,
-                                         "DESYNC_TEST_FILE=" + file.string()};
-    std::vector<char*> env;
-    for (char** e = environ; *e; ++e)
-        if (std::strncmp(*e, "DESYNC_TEST_", 12) != 0) env.push_back(*e);
-    for (auto& e : env_text) env.push_back(e.data());
-    env.push_back(nullptr);
-    char* argv[] = {const_cast<char*>(exe.c_str()), name.data(), nullptr};
-    pid_t pid = 0;
-    REQUIRE(::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, env.data()) == 0);
+    pid_t const pid =
+        desync::test::spawn_self("cache file: child process",
+                                 {"DESYNC_TEST_ROLE=" + role, "DESYNC_TEST_FILE=" + file.string()});
+    REQUIRE(pid > 0);
     return pid;
 }
 
 int wait_child(pid_t pid) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    int const status = desync::test::wait_child(pid);
+    REQUIRE(status != -1);
     return status;
 }
 
-bool exited_cleanly(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+using desync::test::exited_cleanly;
 
-bool armed = false;               // encoding a fragile fails...
-bool crash_when_encoded = false;  // ...by killing the process, not by throwing
+bool armed = false;                 // encoding a fragile fails...
+bool crash_when_encoded = false;    // ...by killing the process, not by throwing
 const char* stall_until = nullptr;  // ...or waits until this file exists, then goes on
 
 void stall() {
@@ -890,8 +871,8 @@ TEST_CASE("a saved file keeps the replaced file's mode; until then its temporary
     fs::remove_all(dir);
     fs::path file = dir / "mode.cache";
     using fs::perms;
-    perms const rw_r_r = perms::owner_read | perms::owner_write | perms::group_read |
-                         perms::others_read;
+    perms const rw_r_r =
+        perms::owner_read | perms::owner_write | perms::group_read | perms::others_read;
     perms const r_r_r = perms::owner_read | perms::group_read | perms::others_read;
     killed_save(file);
     REQUIRE(fs::status(file).permissions() == rw_r_r);  // a new file
@@ -928,4 +909,104 @@ TEST_CASE("a save never removes the temporary file of a save still under way, ho
     desync::cache const saved = desync::cache::load(file);  // the child's, whole
     REQUIRE(saved.size() == results);
     REQUIRE(saved.dropped() == 0);
+}
+
+TEST_CASE("a FIFO at the path is refused, not waited on", "[cache_file]") {
+    fs::path fifo = scratch_dir() / "fifo.cache";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    REQUIRE(contains(refusal(fifo), "not a regular file"));
+    fs::remove(fifo);
+}
+
+TEST_CASE("a file of records that each claim the rest of it loads in linear time", "[cache_file]") {
+    namespace cf = desync::detail::cache_format;
+    // A record marker every 64 bytes, each with lengths that reach the end of the file: every
+    // one is a candidate whose checksum covers the rest of the file.
+    std::string const header = cf::make_header("");
+    for (std::size_t size : {std::size_t{1} << 16, std::size_t{1} << 20}) {
+        std::string body(size, '\0');
+        for (std::size_t at = 0; at + cf::record_overhead <= size; at += 64) {
+            std::uint32_t const m = cf::marker;
+            std::memcpy(body.data() + at, &m, 4);
+            std::uint64_t const length = size - at - cf::record_overhead;
+            std::memcpy(body.data() + at + cf::at_length, &length, 8);
+        }
+        auto file = std::make_shared<desync::detail::file_bytes>();
+        file->size = header.size() + body.size();
+        file->data = std::make_unique<std::byte[]>(file->size);
+        std::memcpy(file->data.get(), header.data(), header.size());
+        std::memcpy(file->data.get() + header.size(), body.data(), body.size());
+        desync::detail::cache_data d;
+        std::size_t const hashed = desync::detail::scan_records(
+            file, header.size(), cf::record_seed(cf::format_version, ""), cf::format_version, d);
+        CHECK(hashed <= 5 * file->size + 4096);  // quadratic would be about size * size / 128
+        CHECK(d.size() == 0);
+        CHECK(d.dropped == 1);
+    }
+}
+
+DESYNC_FN(called_leaf, [](int v) {
+    ++runs;
+    return v + 1;
+});
+DESYNC_FN(caller_of_leaf, [](int v) {
+    ++runs;
+    return called_leaf(v).get() * 2;
+});
+DESYNC_FN(callers_root, [](int n) {
+    int sum = 0;
+    for (int v = 0; v < n; ++v) sum += caller_of_leaf(v).get();
+    return sum;
+});
+
+TEST_CASE("what a result's run called is saved once per file and serves after a load",
+          "[cache_file]") {
+    namespace cf = desync::detail::cache_format;
+    callers_root.clear_cache();
+    REQUIRE(callers_root(10).get() == 110);
+    fs::path file = scratch_dir() / "called.cache";
+    REQUIRE(callers_root.get_cache().save(file).written == 20);
+    // One set of functions called (caller_of_leaf's runs all called called_leaf), written
+    // before the first record that refers to it.
+    bytes const all = read_all(file);
+    std::size_t sets = 0, first_set = 0, first_caller = 0;
+    for (std::size_t at = cf::make_header("").size(), n = 0; at < all.size(); ++n) {
+        cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
+        if (r.type() == cf::dep_set_type && sets++ == 0) first_set = n;
+        if (r.deps_ref() > desync::detail::no_deps_ref && first_caller == 0) first_caller = n;
+        at += r.size();
+    }
+    REQUIRE(sets == 1);
+    REQUIRE(first_set < first_caller);
+    desync::cache const c = desync::cache::load(file);
+    REQUIRE(c.size() == 20);
+    callers_root.set_cache(c);
+    runs = 0;
+    REQUIRE(callers_root(10).get() == 110);
+    REQUIRE(runs == 0);
+    // Records that refer to a set this process has never seen (its record lost): misses, and
+    // the leaves, which called nothing, still hit.
+    std::string out(all.begin(), all.begin() + static_cast<long>(cf::make_header("").size()));
+    for (std::size_t at = out.size(); at < all.size();) {
+        cf::record_view const r{reinterpret_cast<const std::byte*>(all.data() + at)};
+        at += r.size();
+        if (r.type() == cf::dep_set_type) continue;
+        std::vector<desync::hash128> children;
+        for (std::size_t i = 0; i < r.children(); ++i) children.push_back(r.child(i));
+        std::uint64_t const deps =
+            r.deps_ref() > desync::detail::no_deps_ref ? 0x5e7f00d5e7f00dull : r.deps_ref();
+        std::size_t const start =
+            cf::begin_record(out, {r.key(), r.type(), r.duration_ns(), r.callee(), deps}, children);
+        out.append(reinterpret_cast<const char*>(r.value().data()), r.value().size());
+        cf::finish_record(out, start, cf::record_seed(cf::format_version, ""));
+    }
+    fs::path lost = scratch_dir() / "called-lost-set.cache";
+    write_all(lost, bytes(out.begin(), out.end()));
+    desync::cache const d = desync::cache::load(lost);
+    REQUIRE(d.size() == 20);
+    REQUIRE(d.dropped() == 0);
+    callers_root.set_cache(d);
+    runs = 0;
+    REQUIRE(callers_root(10).get() == 110);
+    REQUIRE(runs == 10);  // the callers ran; the leaves hit
 }

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "catch.hpp"
-#include "meeting.hpp"
+#include "support/catch.hpp"
+#include "support/meeting.hpp"
 #include "support/redis_server.hpp"
 #include "support/stderr_capture.hpp"
 #include "support/store_records.hpp"

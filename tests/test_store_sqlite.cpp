@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "catch.hpp"
-#include "meeting.hpp"
-#include "support/child.hpp"
+#include "support/catch.hpp"
+#include "support/files.hpp"
+#include "support/meeting.hpp"
+#include "support/process.hpp"
 #include "support/store_records.hpp"
-#include "support/temp_dir.hpp"
 
 using desync::test::answer;
 using desync::test::key_of;

@@ -4,11 +4,11 @@
 #include <desync/store/sqlite.hpp>
 #include <string>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
+#include "support/files.hpp"
 #include "support/redis_server.hpp"
 #include "support/stderr_capture.hpp"
 #include "support/store_records.hpp"
-#include "support/temp_dir.hpp"
 
 using desync::test::key_of;
 using desync::test::look;

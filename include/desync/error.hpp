@@ -13,34 +13,34 @@ namespace desync {
 
 /// Misuse detected at run time (a request larger than its budget, configure() after start, ...).
 class error : public std::runtime_error {
-  public:
+public:
     using std::runtime_error::runtime_error;
 };
 
 /// A cache file that cannot be used: wrong magic, foreign build, wrong salt, unreadable.
 class cache_error : public error {
-  public:
+public:
     using error::error;
 };
 
 /// A store that cannot be used: a file that is not a store (or not one this build reads), a bad
 /// Redis URL, or a required store that went off (docs/stores.md).
 class store_error : public error {
-  public:
+public:
     using error::error;
 };
 
 /// A call that never ran because it was cancelled (desync::batch::clear). Reading it throws
 /// this; joins do not report it, since cancelling a call is not an error of its body.
 class cancelled : public error {
-  public:
+public:
     using error::error;
 };
 
 /// Several calls of one body failed and none of their errors was read: all of them, in the
 /// order their calls were made (the body's own exception, if any, first). Never nested.
 class exception_list : public std::exception {
-  public:
+public:
     explicit exception_list(std::vector<std::exception_ptr> errors)
         : errors_(std::move(errors)), what_(describe(errors_)) {}
     /// The errors, each still throwable with std::rethrow_exception.
@@ -48,7 +48,7 @@ class exception_list : public std::exception {
     std::size_t size() const noexcept { return errors_.size(); }
     const char* what() const noexcept override { return what_.c_str(); }
 
-  private:
+private:
     static std::string describe(const std::vector<std::exception_ptr>& errors) {
         std::string out = "desync: " + std::to_string(errors.size()) + " calls failed";
         for (const auto& e : errors) out += "; " + message_of(e);

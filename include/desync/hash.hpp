@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Hashing of argument values (DESIGN §5): one traversal, hash_append style (N3980), into a
+/// Hashing of argument values (docs/hashing.md): one traversal, hash_append style (N3980), into a
 /// 128-bit XXH3 digest, plus stable type identities.
 ///
 /// What a value writes to the stream:
@@ -25,7 +25,8 @@
 /// Refused at compile time: raw, member and smart pointers, nullptr_t, reference_wrapper, and
 /// types with no way to hash. Types are not part of hash_value: the memo key adds type_id<T>().
 
-#include <desync/detail/value_kind.hpp>
+#include <desync/detail/hash/enum_shape.hpp>
+#include <desync/detail/hash/value_kind.hpp>
 #include <desync/xxhash.hpp>
 
 #include <cstddef>
@@ -34,6 +35,14 @@
 #include <string_view>
 
 namespace desync {
+
+class hasher;
+
+namespace detail {
+/// Notes in `h` an enum value outside desync::enum_range.
+template <class E>
+void check_enum(hasher& h, E v) noexcept;
+}  // namespace detail
 
 /// Accumulates a byte stream; digest() is XXH3-128 of exactly the bytes written so far.
 /// Short streams stay in an inline buffer (one-shot XXH3); long ones switch to streaming XXH3.
@@ -52,6 +61,10 @@ public:
     }
     /// The N3980 spelling of write().
     void operator()(const void* data, std::size_t n) noexcept { write(data, n); }
+
+    /// True once an enum value outside desync::enum_range was written: a memo key cannot see
+    /// what it means (it might name an enumerator the enum's shape does not cover).
+    bool saw_unranged_enum() const noexcept { return unranged_enum_; }
 
     /// XXH3_128bits of the stream so far; writing may continue afterwards.
     [[nodiscard]] hash128 digest() const noexcept {
@@ -83,6 +96,10 @@ private:
     mutable std::size_t used_ = 0;
     bool streaming_ = false;
     mutable unsigned char buffer_[capacity];
+    bool unranged_enum_ = false;
+
+    template <class E>
+    friend void detail::check_enum(hasher& h, E v) noexcept;
 };
 
 namespace detail {
@@ -123,6 +140,11 @@ struct hash_check {
 template <class T>
 void append_value(hasher& h, const T& v);
 
+template <class E>
+void check_enum(hasher& h, E v) noexcept {
+    if (!enum_in_range(v)) h.unranged_enum_ = true;
+}
+
 inline void append_u64(hasher& h, std::uint64_t n) { h.write(&n, sizeof n); }
 
 template <class R>
@@ -137,6 +159,8 @@ void append_range(hasher& h, const R& r) {
         append_u64(h, n);
     }
     if constexpr (bulk_range<R>) {
+        if constexpr (std::is_enum_v<range_element_t<R>>)
+            for (const auto& e : r) check_enum(h, e);
         if (n != 0) h.write(std::ranges::data(r), n * sizeof(range_element_t<R>));
     } else {
         for (const auto& e : r) append_value(h, e);
@@ -190,9 +214,10 @@ void append_value(hasher& h, const T& v) {
         append_tuple(h, boost::pfr::structure_tie(v));
     else if constexpr (k == boolean)
         h.write(v ? "\1" : "\0", 1);
-    else if constexpr (k == bits)
+    else if constexpr (k == bits) {
+        if constexpr (std::is_enum_v<T>) check_enum(h, v);
         h.write(&v, sizeof v);
-    else if constexpr (k == long_double)
+    } else if constexpr (k == long_double)
         h.write(&v, long_double_value_size<T>);
     else if constexpr (k == empty)
         return;

@@ -3,7 +3,8 @@
 /// Options that follow the callable in `desync::desync(f, options...)`, `DESYNC_FN` and
 /// `DESYNC_DEFINE`: where calls run and whether they may be memoized.
 
-#include <desync/detail/fn_core.hpp>
+#include <desync/detail/core/fn_core.hpp>
+#include <desync/detail/memo/key.hpp>
 #include <desync/hash.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
@@ -58,16 +59,12 @@ template <class Executor>
     requires(!std::is_same_v<Executor, pool> &&
              (boost::asio::execution::is_executor<Executor>::value ||
               boost::asio::is_executor<Executor>::value))
-on_t<Executor> on(Executor ex) {
-    return {std::move(ex)};
-}
+on_t<Executor> on(Executor ex) { return {std::move(ex)}; }
 
 /// Run calls on an Asio execution context (io_context, thread_pool) through its executor.
 template <class Context>
     requires requires(Context& c) { c.get_executor(); }
-auto on(Context& context) {
-    return on(context.get_executor());
-}
+auto on(Context& context) { return on(context.get_executor()); }
 
 /// Run calls on a desync::pool (which must outlive the function's calls).
 inline on_t<pool*> on(pool& p) { return {&p}; }
@@ -85,7 +82,11 @@ namespace detail {
 template <class T>
 use_entry make_use(T&& item) {
     using value_t = std::remove_cvref_t<T>;
-    if constexpr (requires { item.core(); requires std::is_base_of_v<fn_core, std::remove_cvref_t<decltype(item.core())>>; }) {
+    if constexpr (requires {
+                      item.core();
+                      requires std::is_base_of_v<fn_core,
+                                                 std::remove_cvref_t<decltype(item.core())>>;
+                  }) {
         fn_core& c = item.core();
         c.retain();  // a desync::desync(...) function's core stays alive while the user does
         return use_entry{&c, {}, std::shared_ptr<const void>(&c, [](const void* p) {
@@ -100,7 +101,9 @@ use_entry make_use(T&& item) {
         else
             held = std::make_shared<const value_t>(std::forward<T>(item));
         auto hash = [held] {
-            hash128 h = hash_value(type_id<value_t>(), *held);
+            // The value's shape, not only its type's name: an enum constant whose enumerators
+            // were reordered or renamed changes the hash.
+            hash128 h = hash_value(shape_id<value_t>(), *held);
             return h.low ^ (h.high * 0x9E3779B97F4A7C15ull);
         };
         return use_entry{nullptr, std::move(hash), held};
@@ -138,7 +141,9 @@ void apply_option(fn_core& c, on_t<Executor> o) {
 }
 
 template <class T>
-concept option = requires(fn_core& c, T&& t) { apply_option(c, std::forward<T>(t)); };
+concept option = requires(fn_core& c, T&& t) {
+    apply_option(c, std::forward<T>(t));
+};
 
 }  // namespace detail
 }  // namespace desync

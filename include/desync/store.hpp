@@ -18,7 +18,7 @@ namespace desync {
 /// A handle on a store; copies share one store, which closes (flushing) with its last handle.
 /// Default-constructed: no store.
 class store {
-  public:
+public:
     /// No store.
     store() noexcept = default;
     /// A handle on `backend` (desync's stores make their own; a custom store may too).
@@ -43,7 +43,7 @@ class store {
         return a.backend_ == b.backend_;
     }
 
-  private:
+private:
     std::shared_ptr<detail::store_backend> backend_;
 };
 

@@ -6,15 +6,16 @@
 // directory), which is what the save must do once its records are made.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <desync/desync.hpp>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -41,7 +42,7 @@ void memo_hit_desync(benchmark::State& state) {
 
 // The same hits made by a memoizable body, which a root calls: the body runs every time (its own
 // result is recorded, never installed), and each hit is also noted as one of its children, for a
-// later hit of the body to record in turn (DESIGN §4).
+// later hit of the body to record in turn (docs/memo.md).
 DESYNC_FN(hit_body, [](int n) {
     long sum = 0;
     for (int i = 0; i < n; ++i) sum += hit_leaf(i & (distinct_keys - 1)).get();
@@ -226,10 +227,111 @@ void load_fread(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
 }
 
+// --- first hits: distinct keys, each hit once, from a cache loaded from a file. Each result
+// stands for a recorded subtree of three calls (top -> mid -> leaf), which the hit records too.
+
+constexpr long first_hits = 100000;
+
+DESYNC_FN(sub_leaf, [](long v) { return v * 3; });
+DESYNC_FN(sub_mid, [](long v) { return sub_leaf(v).get() + 1; });
+DESYNC_FN(sub_top, [](long v) { return sub_mid(v).get() + 2; });
+DESYNC_FN(sub_sweep, [](long n) {
+    long sum = 0;
+    for (long i = 0; i < n; ++i) sum += sub_top(i).get();
+    return sum;
+});
+
+const std::filesystem::path& subtree_file() {
+    static const std::filesystem::path file = [] {
+        sub_sweep(first_hits).get();
+        auto f = bench_file("subtree.cache");
+        sub_sweep.get_cache().save(f);
+        sub_sweep.clear_cache();
+        return f;
+    }();
+    return file;
+}
+
+void first_hit_subtree_desync(benchmark::State& state) {
+    const auto& file = subtree_file();
+    for (auto _ : state) {
+        state.PauseTiming();
+        sub_sweep.set_cache(desync::cache::load(file));
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(sub_sweep(first_hits).get());
+        state.PauseTiming();
+        sub_sweep.clear_cache();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * first_hits);
+}
+
+XXH128_hash_t key128_long(long v) {
+    unsigned char bytes[24];
+    const std::uint64_t head[2] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full};
+    std::memcpy(bytes, head, sizeof head);
+    std::memcpy(bytes + 16, &v, sizeof v);
+    return XXH3_128bits(bytes, sizeof bytes);
+}
+
+void first_hit_unordered_map(benchmark::State& state) {
+    std::unordered_map<XXH128_hash_t, long, key128_hash, key128_eq> table;
+    table.reserve(first_hits);
+    for (long i = 0; i < first_hits; ++i) table[key128_long(i)] = i * 3 + 3;
+    for (auto _ : state) {
+        long sum = 0;
+        for (long i = 0; i < first_hits; ++i) sum += table.find(key128_long(i))->second;
+        benchmark::DoNotOptimize(sum);
+    }
+    state.SetItemsProcessed(state.iterations() * first_hits);
+}
+
+// --- bytes per recorded result: 1,000,000 long -> long results recorded by a run, against a
+// std::unordered_map from the same 128-bit keys to long. Heap bytes from mallinfo2.
+
+constexpr long recorded_results = 1000000;
+
+DESYNC_FN(bytes_leaf, [](long v) { return v + 7; });
+DESYNC_FN(bytes_batch, [](long first) {
+    for (long i = first; i < first + 1000; ++i) bytes_leaf(i);
+});
+DESYNC_FN(bytes_root, [](long n) {
+    for (long i = 0; i < n; i += 1000) bytes_batch(i);
+});
+
+std::size_t heap_in_use() { return mallinfo2().uordblks; }
+
+void bytes_per_result_desync(benchmark::State& state) {
+    double per_result = 0;
+    for (auto _ : state) {
+        bytes_root.clear_cache();
+        malloc_trim(0);
+        std::size_t const before = heap_in_use();
+        bytes_root(recorded_results).get();
+        std::size_t const after = heap_in_use();
+        per_result = static_cast<double>(after - before) / recorded_results;
+    }
+    bytes_root.clear_cache();
+    state.counters["bytes_per_result"] = per_result;
+}
+
+void bytes_per_result_unordered_map(benchmark::State& state) {
+    double per_result = 0;
+    for (auto _ : state) {
+        std::size_t const before = heap_in_use();
+        std::unordered_map<XXH128_hash_t, long, key128_hash, key128_eq> table;
+        for (long i = 0; i < recorded_results; ++i) table.emplace(key128_long(i), i + 7);
+        per_result = static_cast<double>(heap_in_use() - before) / recorded_results;
+        benchmark::DoNotOptimize(table.size());
+    }
+    state.counters["bytes_per_result"] = per_result;
+}
+
 struct remove_saved_file {
     ~remove_saved_file() {
         std::error_code ignored;
         std::filesystem::remove(bench_file("million.cache"), ignored);
+        std::filesystem::remove(bench_file("subtree.cache"), ignored);
     }
 } cleanup;
 
@@ -255,3 +357,21 @@ BENCHMARK(save_atomic_replace)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(load_desync)->Name("load_1M/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(load_fread)->Name("load_1M/peer:fread")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(first_hit_subtree_desync)
+    ->Name("first_hit_subtree_100k/desync")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(first_hit_unordered_map)
+    ->Name("first_hit_subtree_100k/peer:unordered_map")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bytes_per_result_desync)
+    ->Name("record_1M/desync")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bytes_per_result_unordered_map)
+    ->Name("record_1M/peer:unordered_map")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);

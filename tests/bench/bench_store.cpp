@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/files.hpp"
 #include "support/redis_server.hpp"
 #include "support/store_records.hpp"
-#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -26,7 +26,7 @@ constexpr int batch = 1000;
 
 /// One lookup's answer, waited for by spinning, then sleeping.
 class waited final : public desync::detail::store_lookup {
-  public:
+public:
     void found(std::string record) noexcept override {
         record_ = std::move(record);
         finish();
@@ -46,7 +46,7 @@ class waited final : public desync::detail::store_lookup {
         return record_;
     }
 
-  private:
+private:
     void finish() {
         done_.store(true, std::memory_order_release);
         done_.notify_one();

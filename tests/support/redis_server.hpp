@@ -44,7 +44,7 @@ using redis_reply = std::unique_ptr<redisReply, free_redis_reply>;
 
 /// A plain connection, for what a test checks or changes behind a store's back.
 class redis_connection {
-  public:
+public:
     explicit redis_connection(const std::string& socket, const std::string& password = {})
         : c_(redisConnectUnix(socket.c_str())) {
         if (!c_ || c_->err) throw std::runtime_error("cannot connect to " + socket);
@@ -76,12 +76,12 @@ class redis_connection {
     /// The raw context, for benchmarks.
     redisContext* get() const noexcept { return c_; }
 
-  private:
+private:
     redisContext* c_;
 };
 
 class redis_server {
-  public:
+public:
     /// Starts redis-server with these arguments added (e.g. "--requirepass", "secret").
     explicit redis_server(std::vector<std::string> extra = {}) {
         std::string const binary = find_program("redis-server");
@@ -153,7 +153,7 @@ class redis_server {
         return text.str();
     }
 
-  private:
+private:
     // Until it answers PING on its socket, or has exited, or a minute has passed.
     bool wait_ready() {
         auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);

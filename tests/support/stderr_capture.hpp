@@ -10,7 +10,7 @@
 namespace desync::test {
 
 class stderr_capture {
-  public:
+public:
     stderr_capture() : file_(std::tmpfile()) {
         if (!file_) throw std::runtime_error("tmpfile failed");
         std::fflush(stderr);
@@ -45,7 +45,7 @@ class stderr_capture {
         return n;
     }
 
-  private:
+private:
     std::FILE* file_;
     int saved_ = -1;
 };

@@ -40,7 +40,7 @@ inline hash128 key_of(std::uint64_t i) { return xxh3_128(std::to_string(i), 0x5e
 
 /// One lookup's answer, waited for.
 class answer final : public detail::store_lookup {
-  public:
+public:
     enum class kind { none, found, missing, failed };
 
     void found(std::string record) noexcept override { tell(kind::found, std::move(record), {}); }
@@ -62,7 +62,7 @@ class answer final : public detail::store_lookup {
     /// The thread that answered.
     std::thread::id thread() const { return thread_; }
 
-  private:
+private:
     void tell(kind what, std::string record, std::exception_ptr e) {
         std::lock_guard lock(m_);
         if (calls_++ == 0) {
@@ -101,7 +101,7 @@ inline std::optional<std::string> look(const store& s, const hash128& key) {
 
 /// Counts what writes were told.
 class write_count final : public detail::store_write {
-  public:
+public:
     void written(bool durable) noexcept override {
         std::lock_guard lock(m_);
         ++(durable ? durable_ : not_durable_);
@@ -118,7 +118,7 @@ class write_count final : public detail::store_write {
         return durable_ + not_durable_;
     }
 
-  private:
+private:
     mutable std::mutex m_;
     std::condition_variable cv_;
     int durable_ = 0, not_durable_ = 0;

@@ -22,7 +22,7 @@ namespace desync {
 /// away switches the store off for the rest of the run (one line on stderr, counted in `errors`);
 /// lookups then miss, or fail with desync::store_error when the store is `required`.
 class redis_store : public store {
-  public:
+public:
     /// Connects to `url` in the background (a bad URL throws desync::store_error at once).
     explicit redis_store(std::string_view url, const redis_options& options = {})
         : redis_store(url, options, detail::store_namespace::of_this_build(options.salt)) {}

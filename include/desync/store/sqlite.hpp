@@ -19,7 +19,7 @@ namespace desync {
 /// A store in the SQLite file at a path: created if missing (unless read-only), in WAL mode, so
 /// that several processes may use it at once; for a key written twice, the first write stands.
 class sqlite_store : public store {
-  public:
+public:
     /// Opens the store at `path`. A file that is not a store (not SQLite, damaged, truncated, a
     /// database of something else, a store of another layout) is refused with desync::store_error
     /// naming the file and the reason.

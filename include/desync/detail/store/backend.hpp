@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <desync/detail/cache_format.hpp>
+#include <desync/detail/cache/header.hpp>
 #include <desync/xxhash.hpp>
 #include <exception>
 #include <functional>
@@ -46,7 +46,7 @@ struct store_lookup {
     /// A required store went off: `e` holds a desync::store_error.
     virtual void failed(std::exception_ptr e) noexcept = 0;
 
-  protected:
+protected:
     ~store_lookup() = default;
 };
 
@@ -57,7 +57,7 @@ struct store_write {
     /// the first write stands). False: skipped, or the write failed.
     virtual void written(bool durable) noexcept = 0;
 
-  protected:
+protected:
     ~store_write() = default;
 };
 
@@ -87,7 +87,7 @@ struct store_namespace {
 
 /// A store beneath its handle. Every member may be called from any thread, concurrently.
 class store_backend {
-  public:
+public:
     virtual ~store_backend() = default;
 
     /// Looks `key` up and answers `answer` (which must live until answered) exactly once. Never
@@ -144,7 +144,7 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noex
 /// A validator read without a lock on every lookup: each one installed stays alive until the
 /// slot dies, so a lookup that loaded the previous one may finish with it.
 class validator_slot {
-  public:
+public:
     void set(store_validator check) {
         std::lock_guard lock(m_);
         if (!check) {
@@ -165,7 +165,7 @@ class validator_slot {
         }
     }
 
-  private:
+private:
     std::mutex m_;
     std::vector<std::unique_ptr<const store_validator>> kept_;
     std::atomic<const store_validator*> current_{nullptr};

@@ -48,7 +48,7 @@ namespace desync::detail::redis {
 class core final : public store_core {
     using clock = std::chrono::steady_clock;
 
-  public:
+public:
     core(target where, const redis_options& options, store_namespace space)
         : where_(std::move(where)), options_(options), space_(std::move(space)) {
         if (options_.password.empty()) {
@@ -153,7 +153,7 @@ class core final : public store_core {
         finished_ = true;
     }
 
-  private:
+private:
     // Queues `r`; false when the store is off (or gone): the caller answers it so.
     bool submit(request r) {
         std::unique_lock lock(m_);
@@ -489,7 +489,7 @@ class core final : public store_core {
 
 /// The handle's side: forwards to the core; closing stops the I/O thread once all is answered.
 class backend final : public store_backend {
-  public:
+public:
     backend(target where, const redis_options& options, store_namespace space)
         : core_(std::make_shared<core>(std::move(where), options, std::move(space))) {
         thread_.start(core_);
@@ -515,7 +515,7 @@ class backend final : public store_backend {
     const store_namespace& space() const noexcept override { return core_->space(); }
     std::string describe() const override { return core_->describe(); }
 
-  private:
+private:
     std::shared_ptr<core> core_;
     store_thread thread_;
 };

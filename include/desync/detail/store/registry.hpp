@@ -23,7 +23,7 @@ struct store_core {
 
 /// The cores alive, held weakly. Never destroyed: a store may close after every static died.
 class store_registry {
-  public:
+public:
     static store_registry& get() {
         static store_registry* const registry = new store_registry;
         return *registry;
@@ -58,7 +58,7 @@ class store_registry {
         }
     }
 
-  private:
+private:
     store_registry() = default;
     static void flush_at_exit() { get().flush_all(); }
 

@@ -70,7 +70,7 @@ struct reader {
 
 /// The store's state, shared by its handle and its writer thread.
 class core final : public store_core {
-  public:
+public:
     core(std::string path, const sqlite_options& options, store_namespace space)
         : path_(std::move(path)),
           file_(absolute(path_)),
@@ -209,7 +209,7 @@ class core final : public store_core {
         flushed_.notify_all();
     }
 
-  private:
+private:
     static constexpr std::size_t batch_bytes = std::size_t{64} << 20;
     static constexpr std::size_t batch_ops = 65536;
 
@@ -500,7 +500,7 @@ class core final : public store_core {
 
 /// The handle's side: forwards to the core; closing stops the writer, which writes what is queued.
 class backend final : public store_backend {
-  public:
+public:
     backend(std::string path, const sqlite_options& options, store_namespace space)
         : core_(std::make_shared<core>(std::move(path), options, std::move(space))) {
         if (!options.read_only) thread_.start(core_);
@@ -527,7 +527,7 @@ class backend final : public store_backend {
     const store_namespace& space() const noexcept override { return core_->space(); }
     std::string describe() const override { return core_->describe(); }
 
-  private:
+private:
     std::shared_ptr<core> core_;
     store_thread thread_;
 };

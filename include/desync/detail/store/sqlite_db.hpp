@@ -21,11 +21,11 @@ namespace desync::detail::sqlite {
 
 /// An SQLite call failed: what the store was doing, and SQLite's primary result code.
 class failure : public std::runtime_error {
-  public:
+public:
     failure(const std::string& what, int code) : std::runtime_error(what), code_(code & 0xff) {}
     int code() const noexcept { return code_; }
 
-  private:
+private:
     int code_;
 };
 
@@ -76,13 +76,13 @@ inline void exec(sqlite3* db, const char* sql, std::string_view doing) {
 
 /// Resets a statement when the scope ends, so that it holds no read snapshot.
 class reset_after {
-  public:
+public:
     explicit reset_after(sqlite3_stmt* s) noexcept : s_(s) {}
     reset_after(const reset_after&) = delete;
     reset_after& operator=(const reset_after&) = delete;
     ~reset_after() { sqlite3_reset(s_); }
 
-  private:
+private:
     sqlite3_stmt* s_;
 };
 

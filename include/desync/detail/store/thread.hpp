@@ -14,7 +14,7 @@ namespace desync::detail {
 
 /// A store's thread, running `core->run()` with the core held.
 class store_thread {
-  public:
+public:
     store_thread() = default;
     store_thread(const store_thread&) = delete;
     store_thread& operator=(const store_thread&) = delete;
@@ -38,7 +38,7 @@ class store_thread {
         }
     }
 
-  private:
+private:
     // Signals meant for the program go to its own threads; a peer that closed a socket gives
     // EPIPE, not a SIGPIPE that ends the program. Faults stay deliverable.
     static void quiet_signals() noexcept {

@@ -15,7 +15,7 @@
 namespace desync::detail {
 
 class tiered_backend final : public store_backend {
-  public:
+public:
     tiered_backend(std::shared_ptr<store_backend> local, std::shared_ptr<store_backend> shared)
         : local_(std::move(local)), shared_(std::move(shared)) {
         if (local_->space().name() != shared_->space().name())
@@ -73,7 +73,7 @@ class tiered_backend final : public store_backend {
         return "the tiered store (" + local_->describe() + ", then " + shared_->describe() + ")";
     }
 
-  private:
+private:
     // One lookup: local first; on a miss, shared; a shared hit is written to local.
     struct tiered_step final : store_lookup {
         tiered_step(std::shared_ptr<store_backend> l, std::shared_ptr<store_backend> s,
