@@ -104,6 +104,9 @@ public:
     virtual void forget(const hash128& key) noexcept { (void)key; }
     /// Returns once everything written before the call is durable. Not from the store's thread.
     virtual void flush() = 0;
+    /// Whether each write is durable before its store_write is told (sync_every 0): the memo
+    /// layer then waits for it before a call's value is ready.
+    virtual bool syncs_each_write() const noexcept { return false; }
     /// The counters so far.
     virtual store_stats stats() const = 0;
     /// The results stored in this namespace (after a flush of this process's writes).

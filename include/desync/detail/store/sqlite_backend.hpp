@@ -502,7 +502,9 @@ private:
 class backend final : public store_backend {
 public:
     backend(std::string path, const sqlite_options& options, store_namespace space)
-        : core_(std::make_shared<core>(std::move(path), options, std::move(space))) {
+        : core_(std::make_shared<core>(std::move(path), options, std::move(space))),
+          sync_every_(options.sync_every),
+          read_only_(options.read_only) {
         if (!options.read_only) thread_.start(core_);
         store_registry::get().add(core_);
     }
@@ -521,6 +523,9 @@ public:
     }
     void forget(const hash128& key) noexcept override { core_->forget(key); }
     void flush() override { core_->flush(); }
+    bool syncs_each_write() const noexcept override {
+        return !read_only_ && sync_every_.count() <= 0;
+    }
     store_stats stats() const override { return core_->stats(); }
     std::size_t size() override { return core_->size(); }
     void set_validator(store_validator check) override { core_->set_validator(std::move(check)); }
@@ -529,6 +534,8 @@ public:
 
 private:
     std::shared_ptr<core> core_;
+    std::chrono::milliseconds sync_every_;
+    bool read_only_;
     store_thread thread_;
 };
 

@@ -50,6 +50,9 @@ public:
         local_->flush();
         shared_->flush();
     }
+    bool syncs_each_write() const noexcept override {
+        return local_->syncs_each_write() || shared_->syncs_each_write();
+    }
 
     store_stats stats() const override {
         store_stats s = counts_->snapshot();
