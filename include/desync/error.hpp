@@ -23,6 +23,13 @@ public:
     using error::error;
 };
 
+/// A store that cannot be used: a file that is not a store (or not one this build reads), a bad
+/// Redis URL, or a required store that went off (docs/stores.md).
+class store_error : public error {
+public:
+    using error::error;
+};
+
 /// A call that never ran because it was cancelled (desync::batch::clear). Reading it throws
 /// this; joins do not report it, since cancelling a call is not an error of its body.
 class cancelled : public error {

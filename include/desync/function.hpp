@@ -144,6 +144,10 @@ public:
     /// Forgets what this function's trees recorded and what was installed: the next run
     /// records afresh and runs every call.
     void clear_cache() const { detail::clear_cache(core()); }
+    /// Gives this function's call trees the store `s` (docs/stores.md): their memoizable calls
+    /// look in memory, then in `s`; a miss runs and its result is written to `s` behind it.
+    /// An empty handle (`set_store({})`): no store. Safe while calls run.
+    void set_store(const store& s) const { detail::set_store(core(), s); }
     /// Bounds this function's memo table (0: no bound); what no longer fits is evicted.
     void set_cache_limit(const cache_limit& limit) const { detail::set_cache_limit(core(), limit); }
     /// What happened to this function's calls while counting was on (see desync/trace.hpp).

@@ -4,14 +4,17 @@
 /// in the table of the tree's root function; `f.get_cache()` returns what f's trees recorded (a
 /// `desync::cache`, a snapshot), `f.set_cache(c)` installs a cache whose results f's trees then
 /// reuse instead of running the calls, and `cache::save` / `cache::load` keep a cache in a file
-/// (cache_file.hpp) for a later run.
+/// (cache_file.hpp) for a later run. `f.set_store(s)` gives f's trees a store (store.hpp,
+/// docs/stores.md), asked after the tables and given every new result.
 
 #include <desync/cache_file.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/memo/cache.hpp>
 #include <desync/detail/memo/table.hpp>
 #include <desync/detail/memo/value.hpp>
+#include <desync/detail/store/link.hpp>
 #include <desync/options.hpp>
+#include <desync/store.hpp>
 
 #include <memory>
 
@@ -34,6 +37,16 @@ inline void set_cache(fn_core& f, const cache& c) {
 /// Forgets what the trees rooted at `f` recorded and what was installed.
 inline void clear_cache(fn_core& f) {
     if (memo_table* t = f.memo_tables.load(std::memory_order_acquire)) t->clear();
+}
+
+/// Gives the trees rooted at `f` the store `s` (an empty handle: none).
+inline void set_store(fn_core& f, const store& s) {
+    std::shared_ptr<memo_store> link;
+    if (s) link = std::make_shared<store_link>(s.backend());
+    bool const has = link != nullptr;
+    if (!has) f.has_store.store(false, std::memory_order_release);
+    f.store.store(std::move(link), std::memory_order_release);
+    if (has) f.has_store.store(true, std::memory_order_release);
 }
 
 /// Bounds the tables of `f`.

@@ -1,12 +1,14 @@
 #pragma once
-// Files for tests: a scratch directory of this process's own (removed at exit), and whole files
-// read and written as bytes.
+// Files for tests: a scratch directory of this process's own (removed at exit), a fresh
+// directory of one test's own (removed at its end), and whole files read and written as bytes.
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -34,6 +36,29 @@ inline std::filesystem::path scratch_dir(std::string_view name) {
         ("desync-test-" + std::string(name) + "-" + std::to_string(::getpid())));
     return scratch.dir;
 }
+
+/// A fresh directory under /tmp for one test, removed with everything in it when the object dies.
+class temp_dir {
+public:
+    temp_dir() {
+        char name[] = "/tmp/desync-test-XXXXXX";
+        if (!::mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
+        path_ = name;
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+
+    /// The path of `name` inside the directory.
+    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
 
 /// The whole file, as bytes (empty if it cannot be read).
 inline bytes read_all(const std::filesystem::path& p) {

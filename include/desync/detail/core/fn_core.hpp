@@ -21,6 +21,7 @@ namespace desync::detail {
 
 class executor_slot;
 class memo_table;
+class memo_store;
 
 /// Where a function was defined: the enclosing scope as the compiler names it ("ns::" in a
 /// namespace, "" at global scope, "main()::" in a function) and, in an anonymous namespace,
@@ -104,6 +105,10 @@ struct fn_core {
     std::atomic<memo_table*> memo_tables{nullptr};
     std::shared_ptr<memo_table> memo_owner;  // owns *memo_tables
     std::once_flag memo_once;
+    // --- store (detail/memo/store.hpp, memo.hpp): asked after the tables miss, given each new
+    // result. `has_store` is read first, so that functions without a store pay one load.
+    std::atomic<bool> has_store{false};
+    std::atomic<std::shared_ptr<memo_store>> store;
 
     /// May calls of this function be memoized? Only when everything that decides the result
     /// is visible: a body whose text is hashed, no captured state, not opted out.

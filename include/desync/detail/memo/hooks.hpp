@@ -19,13 +19,16 @@
 #include <desync/detail/memo/deps.hpp>
 #include <desync/detail/memo/frame.hpp>
 #include <desync/detail/memo/key.hpp>
+#include <desync/detail/memo/store.hpp>
 #include <desync/detail/memo/table.hpp>
 #include <desync/detail/memo/taken.hpp>
 #include <desync/detail/memo/value.hpp>
 #include <desync/detail/version/registry.hpp>
+#include <desync/error.hpp>
 #include <exception>
 #include <new>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -171,16 +174,17 @@ private:
 
     // Every other look. A key named by its inputs was looked for in its cell by probe, if at
     // all (not before the callee's hash is resolved): here only the locked find, which gives it
-    // a cell for the next time.
+    // a cell for the next time. Then the root's store, if it has one.
     template <class V, class... K>
     DESYNC_DETAIL_NOINLINE static lazy<V> probe_full(fn_core& callee, fn_core& root,
                                                      const K&... a) {
         memo_table* table = root.memo_tables.load(std::memory_order_acquire);
         bool const share = root.share_results;
         bool const look = table && (share || !table->nothing_installed());
+        bool const stored = root.has_store.load(std::memory_order_acquire);
         try {
             memo_frame* parent = current_frame();
-            if (!look && !parent) return {};
+            if (!look && !parent && !stored) return {};
             std::uint64_t const callee_id = callee_hash(callee);
             taken_value<V> taken;
             constexpr bool quick = quick_v<V>;
@@ -192,7 +196,7 @@ private:
             }
             hash128 const key = memo_key<V, K...>(callee_id, a...);
             if (parent) parent->add_child(key);
-            if (!look) return {};
+            if (!look) return stored ? from_store<V>(callee, root, key, parent) : lazy<V>{};
             if constexpr (quick && !by_inputs) {  // a cell named by the key itself
                 in = {key.low, result_type_id<V>, key.high, 0};
                 quick_bytes bytes;
@@ -213,9 +217,54 @@ private:
                 if (parent) parent->deps.note_callee(callee);
                 return shared<V>(callee, key, std::move(f.running));
             }
+            if (stored) return from_store<V>(callee, root, key, parent);
         } catch (...) {  // a user's hash_append or a decoding threw, or an argument's meaning
         }                // is beyond the key (counted when the call starts): the call runs
         return {};
+    }
+
+    // The root's store, after its tables missed: a hit is installed and recorded in the tables
+    // like a hit on a loaded cache file's record, and served. A required store that cannot
+    // answer gives a lazy that holds the desync::store_error.
+    template <class V>
+    static lazy<V> from_store(fn_core& callee, fn_core& root, const hash128& key,
+                              memo_frame* parent) {
+        value_ptr v;
+        try {
+            v = stored_value<V>(root, key);
+        } catch (const store_error&) {
+            using failed = ready_task<V>;
+            return access::make<V>(task_ref<result_task<V>>(
+                new failed(typename failed::error_tag{}, std::current_exception())));
+        }
+        if (!v) return {};
+        tables_of(root).found_elsewhere(key, v);
+        if (parent) noted_hit(*parent, callee, key, v->deps);
+        taken_value<V> taken;
+        taken(v);
+        return served<V>(callee, key, taken, v->duration_ns);
+    }
+
+    // The value the root's store holds for `key` as a V, decoded as a loaded cache file's
+    // record is; nullptr on a miss. A record that does not decode as a V is dropped (counted);
+    // one whose run called a function this build has changed is stale. Throws store_error
+    // when a required store cannot answer.
+    template <class V>
+    static value_ptr stored_value(fn_core& root, const hash128& key) {
+        std::shared_ptr<memo_store> st = root.store.load(std::memory_order_acquire);
+        if (!st) return nullptr;
+        std::string record;
+        if (!st->find(key, record)) return nullptr;
+        value_ptr v = decode_record<V>(reinterpret_cast<const std::byte*>(record.data()));
+        if (!v) {
+            st->dropped(key);
+            return nullptr;
+        }
+        if (!deps_hold(v->deps)) {
+            st->stale(key);
+            return nullptr;
+        }
+        return v;
     }
 
     // A hit made by a body under a memoizable call: the callee and what the hit's run called
@@ -285,15 +334,35 @@ private:
                 memo_table* table = root.share_results
                                         ? &tables_of(root)
                                         : root.memo_tables.load(std::memory_order_acquire);
-                if (!table || (!root.share_results && table->nothing_installed())) return false;
-                taken_value<V> taken;
-                memo_found f = table->find(t.memo.key, &type_tag<V>, root.share_results, taken,
-                                           decode_record<V>);
-                if (f.hit) return finish_with<V>(t, taken, f.saved_ns, f.deps);
-                // Follow only a call that is running: one still queued might wait for a thread
-                // that is blocked on this call, which cannot help it along.
-                if (f.running && f.running->state() == task_state::running)
-                    return follow<V>(t, std::move(f.running));
+                bool const stored = root.has_store.load(std::memory_order_acquire);
+                bool const look = table && (root.share_results || !table->nothing_installed());
+                if (!look && !stored) return false;
+                if (look) {
+                    taken_value<V> taken;
+                    memo_found f = table->find(t.memo.key, &type_tag<V>, root.share_results, taken,
+                                               decode_record<V>);
+                    if (f.hit) return finish_with<V>(t, taken, f.saved_ns, f.deps);
+                    // Follow only a call that is running: one still queued might wait for a
+                    // thread that is blocked on this call, which cannot help it along.
+                    if (f.running && f.running->state() == task_state::running)
+                        return follow<V>(t, std::move(f.running));
+                }
+                if (stored) {
+                    value_ptr v;
+                    try {
+                        v = stored_value<V>(root, t.memo.key);
+                    } catch (const store_error&) {
+                        t.set_error(std::current_exception());
+                        t.complete();
+                        return true;
+                    }
+                    if (v) {
+                        tables_of(root).found_elsewhere(t.memo.key, v);
+                        taken_value<V> taken;
+                        taken(v);
+                        return finish_with<V>(t, taken, v->duration_ns, v->deps);
+                    }
+                }
                 if (root.share_results) table->start_running(t.memo.key, &t, &type_tag<V>);
             } catch (...) {
             }
@@ -380,6 +449,7 @@ private:
 
     template <class V, class Task, class... S>
     static void finish(Task& t, const std::tuple<S...>&) noexcept {
+        if (t.is_root()) root_ended(t.root() ? *t.root() : t.callee());
         bool memo = false;
         if constexpr (memo_call_v<V, S...>) memo = t.memo.keyed;
         if (!memo && !t.collects()) return;
@@ -396,11 +466,27 @@ private:
             try {
                 auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
                 auto const took_ns = static_cast<std::uint64_t>(ns.count());
-                tables_of(*t.root()).record(t.memo.key,
-                                            make_value<V>(t, t.callee().full_hash, took_ns,
-                                                          std::move(made.children), made.deps));
+                fn_core& root = *t.root();
+                value_ptr v = make_value<V>(t, t.callee().full_hash, took_ns,
+                                            std::move(made.children), made.deps);
+                if (!root.has_store.load(std::memory_order_acquire))
+                    return tables_of(root).record(t.memo.key, std::move(v));
+                tables_of(root).record(t.memo.key, v);
+                if (std::shared_ptr<memo_store> st = root.store.load(std::memory_order_acquire))
+                    st->write(t.memo.key, *v);  // a new result: the store keeps it
             } catch (...) {  // out of memory, or a copy that threw: the result is not recorded
             }
+        }
+    }
+
+    // A root call's end: what its tree wrote to the root's store is made durable before its
+    // value is ready. A store that fails here has said so (its errors count it).
+    static void root_ended(fn_core& root) noexcept {
+        if (!root.has_store.load(std::memory_order_acquire)) return;
+        try {
+            if (std::shared_ptr<memo_store> st = root.store.load(std::memory_order_acquire))
+                st->flush();
+        } catch (...) {
         }
     }
 

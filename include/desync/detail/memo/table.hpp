@@ -153,6 +153,23 @@ public:
         evict_if_over();
     }
 
+    /// A hit found outside the tables (in the root's store): installed, so that later probes
+    /// find it in memory, and recorded, like a hit on an installed value. What is there already
+    /// stays.
+    void found_elsewhere(const hash128& key, const value_ptr& v) {
+        if (too_big(*v)) return;
+        memo_shard& sh = shard(key);
+        {
+            std::lock_guard g(sh.lock);
+            edit(sh, key, [&](memo_slot& s) {
+                if (!s.has_installed()) s.installed = v;
+                if (!s.has_recorded()) s.recorded = v;
+                s.stamp = next_stamp();
+            });
+        }
+        evict_if_over();
+    }
+
     /// Replaces what is installed by `c`'s entries.
     void install(const cache_data& c) {
         std::lock_guard g(install_mutex_);
