@@ -297,6 +297,31 @@ void roundtrip_peer(benchmark::State& state) {
     MPI_Send(nullptr, 0, MPI_BYTE, 1, 0, MPI_COMM_WORLD);
 }
 
+// For reading (b): two threads of rank 0 handing a token back and forth, waiting as the
+// transport's threads wait (polling, yielding the core). Half its time is one thread hand-off.
+void handoff_two_threads(benchmark::State& state) {
+    std::atomic<std::int64_t> token{0};
+    std::atomic<bool> stop{false};
+    std::thread other([&] {
+        for (std::int64_t seen = 1; !stop.load(std::memory_order_relaxed); seen += 2) {
+            while (token.load(std::memory_order_acquire) != seen)
+                if (stop.load(std::memory_order_relaxed))
+                    return;
+                else
+                    std::this_thread::yield();
+            token.store(seen + 1, std::memory_order_release);
+        }
+    });
+    std::int64_t next = 0;
+    for (auto _ : state) {
+        token.store(next + 1, std::memory_order_release);
+        while (token.load(std::memory_order_acquire) != next + 2) std::this_thread::yield();
+        next += 2;
+    }
+    stop.store(true);
+    other.join();
+}
+
 // ---- (c) throughput: 10,000 empty calls over two workers
 
 void throughput_desync(benchmark::State& state, std::uint64_t id) {
@@ -331,6 +356,9 @@ void register_benchmarks() {
     roundtrip("roundtrip_empty_inline/peer:mpi_pingpong", roundtrip_peer);
     roundtrip("roundtrip_empty_pool/desync", roundtrip_desync, pool_empty_id);
     roundtrip("roundtrip_empty_pool/peer:mpi_pingpong", roundtrip_peer);
+    RegisterBenchmark("handoff_two_threads_roundtrip", handoff_two_threads)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
 
     auto throughput = [](const char* name, auto f, auto arg) {
         RegisterBenchmark(name, f, arg)->Unit(benchmark::kMillisecond)->UseRealTime();

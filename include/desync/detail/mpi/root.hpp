@@ -38,7 +38,10 @@ class root_loop {
             if (progress) {
                 link_.busy();
             } else {
-                link_.pause(queue_.bell(), [this] {
+                // Replies, hellos and acknowledgements are all a worker ever sends.
+                bool expecting =
+                    !in_flight_.empty() || hellos_ < link_.size() - 1 || stopping_ || !link_.idle();
+                link_.pause(queue_.bell(), expecting, [this] {
                     return (!stop_seen_ && stop_.load(std::memory_order_relaxed)) ||
                            (free_slots_ > 0 && !queue_.empty_locked());
                 });
@@ -117,6 +120,7 @@ class root_loop {
                 if (m.bytes.size() != 8) link_.fatal("a worker's hello is malformed");
                 std::uint64_t slots = wire::take_u64(m.bytes);
                 workers_[static_cast<std::size_t>(m.peer)].slots += slots;
+                ++hellos_;
                 free_slots_ += slots;
                 link_.stats().slots[static_cast<std::size_t>(m.peer)].store(
                     slots, std::memory_order_relaxed);
@@ -164,6 +168,7 @@ class root_loop {
     std::uint64_t next_id_ = 1;
     std::uint64_t free_slots_ = 0;
     int next_ = 1;  // where pick() starts looking
+    int hellos_ = 0;
     int acks_ = 0;
     bool stop_seen_ = false;  // the stop request, as last read
     bool stopping_ = false;   // stops sent

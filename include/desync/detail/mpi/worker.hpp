@@ -50,7 +50,9 @@ class worker_loop final : public reply_sink {
             if (progress) {
                 link_.busy();
             } else {
-                link_.pause(bell_, [this] {
+                // With every slot busy, rank 0 sends nothing until a reply frees one.
+                bool expecting = !hello_sent_ || running_ < slots_ || !link_.idle();
+                link_.pause(bell_, expecting, [this] {
                     return !outbox_.empty() ||
                            (!hello_sent_ && serving_.load(std::memory_order_relaxed));
                 });
@@ -86,6 +88,7 @@ class worker_loop final : public reply_sink {
             std::swap(outbox_, sending_);
         }
         for (outgoing& o : sending_) link_.send(0, o.tag, std::move(o.bytes));
+        running_ -= sending_.size();
         sending_.clear();
         return true;
     }
@@ -110,6 +113,7 @@ class worker_loop final : public reply_sink {
         std::uint64_t id = wire::take_u64(bytes);
         std::uint64_t function = wire::take_u64(bytes);
         counters::add(link_.stats().calls_run, 1);
+        ++running_;
         reply r(this, id);
         handler h = handlers().find(function);
         try {
@@ -134,6 +138,7 @@ class worker_loop final : public reply_sink {
     std::vector<outgoing> outbox_;   // under bell_.mutex()
     std::vector<outgoing> sending_;  // the communication thread's
     std::atomic<bool> serving_{false};
+    std::uint64_t running_ = 0;  // calls received and not yet answered
     bool hello_sent_ = false;
     bool stopped_ = false;
 };
