@@ -44,6 +44,7 @@ constexpr std::uint64_t throw_id = 0x7407'0001;         // throws std::out_of_ra
 constexpr std::uint64_t throw_inline_id = 0x7407'0002;  // the handler itself throws
 constexpr std::uint64_t throw_int_id = 0x7407'0003;     // throws an int on a pool
 constexpr std::uint64_t drop_id = 0xd409'0001;          // drops its reply unanswered
+constexpr std::uint64_t die_id = 0xd1e5'0001;           // ends its process (exit code 3)
 constexpr std::uint64_t unknown_id = 0xbad'0001;        // registered nowhere
 
 // What a worker's calls run on, as desync's own pool would run them.
@@ -75,6 +76,7 @@ void throw_int(std::string, dm::reply& r) {
                       [r = std::move(r)]() mutable { r.fail(std::make_exception_ptr(42)); });
 }
 void drop(std::string, dm::reply& r) { dm::reply gone = std::move(r); }
+[[noreturn]] void die(std::string, dm::reply&) { std::_Exit(3); }
 
 [[maybe_unused]] const bool registered = [] {
     dm::register_handler(echo_id, &echo);
@@ -83,6 +85,7 @@ void drop(std::string, dm::reply& r) { dm::reply gone = std::move(r); }
     dm::register_handler(throw_inline_id, &throw_now);
     dm::register_handler(throw_int_id, &throw_int);
     dm::register_handler(drop_id, &drop);
+    dm::register_handler(die_id, &die);
     return true;
 }();
 
@@ -280,6 +283,14 @@ TEST_CASE("a queued call can be taken off the queue before it is sent", "[queue]
     CHECK(after.calls_sent == 1);
     CHECK(withdrawn.answers() == 0);  // never sent, never answered
     CHECK(withdrawn.args == "withdrawn");
+}
+
+TEST_CASE("a rank that dies ends the job", "[dies]") {
+    wait_for_workers();
+    call c(die_id, "");
+    dm::submit(&c);
+    c.wait();  // mpiexec ends this process first; the test passes on mpiexec's report
+    FAIL("rank 0 outlived a worker that died");
 }
 
 TEST_CASE("alone, the program is one rank and its distributed calls stay local", "[alone]") {
