@@ -133,26 +133,26 @@ class link {
         sleep_ = std::chrono::microseconds(4);
     }
 
-    /// Nothing to do now. If no message can come (`expecting` false: nothing is in flight that
-    /// would be answered), sleeps on `b` until rung. Otherwise polls on (returning at once)
-    /// during the spin, then sleeps on `b` between polls. Either way not if `ready()` holds
-    /// under b's lock. The spin counts only time this thread ran: on a machine with more
-    /// threads than cores, a thread preempted mid-spin still polls when it runs again, rather
-    /// than sleeping through the reply it was waiting for.
+    /// Nothing to do now: polls on (returning at once) during the spin, then sleeps on `b`
+    /// unless `ready()` holds under its lock: until rung if no message can come (`expecting`
+    /// false: nothing is in flight that would be answered), else between polls. The spin
+    /// counts only time this thread ran: on a machine with more threads than cores, a thread
+    /// preempted mid-spin still polls when it runs again, rather than sleeping through the
+    /// reply it was waiting for.
     template <class Ready>
     void pause(bell& b, bool expecting, Ready ready) {
         using namespace std::chrono;
-        if (!expecting) {
-            b.sleep(milliseconds(100), ready);  // the timeout is only a safety net
-            busy();
-            return;
-        }
         auto now = steady_clock::now();
         if (last_poll_ != steady_clock::time_point{})
             spun_ += std::min<steady_clock::duration>(now - last_poll_, microseconds(5));
         last_poll_ = now;
         if (spun_ < rhythm_.spin) {
             std::this_thread::yield();  // with more threads than cores, let the others run
+            return;
+        }
+        if (!expecting) {
+            b.sleep(milliseconds(100), ready);  // the timeout is only a safety net
+            busy();
             return;
         }
         b.sleep(sleep_, ready);
