@@ -59,12 +59,17 @@ struct message {
 /// One rank's end of the transport: its communicator and the operations in flight on it.
 class link {
   public:
+    /// Talks on `comm` (a duplicate of MPI_COMM_WORLD), waiting as `r` says.
     link(MPI_Comm comm, int rank, int size, rhythm r)
         : comm_(comm), rank_(rank), size_(size), rhythm_(r), stats_(size) {}
 
+    /// This rank.
     int rank() const noexcept { return rank_; }
+    /// The number of ranks.
     int size() const noexcept { return size_; }
+    /// What cluster::stats() reports.
     counters& stats() noexcept { return stats_; }
+    /// What cluster::stats() reports.
     const counters& stats() const noexcept { return stats_; }
 
     /// Sends `bytes` to `peer` without waiting; the buffer lives until the send completes.

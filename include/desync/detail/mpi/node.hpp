@@ -35,6 +35,7 @@ struct node_config {
     mpi::rhythm rhythm;
 };
 
+/// One rank's part in the cluster: its communication thread and what it found at start.
 class node {
   public:
     /// Starts the communication thread and waits until MPI runs and the build check is done.
@@ -61,7 +62,9 @@ class node {
         thread_.join();
     }
 
+    /// This rank.
     int rank() const noexcept { return rank_; }
+    /// The number of ranks.
     int size() const noexcept { return size_; }
     /// Why the cluster was refused (not every rank runs this build), or empty.
     const std::string& refusal() const noexcept { return refusal_; }

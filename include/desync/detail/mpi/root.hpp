@@ -18,8 +18,10 @@
 
 namespace desync::detail::mpi {
 
+/// Rank 0's communication loop.
 class root_loop {
   public:
+    /// Sends `q`'s calls over `l` until `stop` is set and every call is answered.
     root_loop(link& l, job_queue& q, const std::atomic<bool>& stop)
         : link_(l), queue_(q), stop_(stop), workers_(static_cast<std::size_t>(l.size())) {}
 

@@ -30,8 +30,9 @@ enum tag : int {
     stop_ack = 6,  ///< worker -> rank 0: this worker's last message (empty)
 };
 
-/// Bytes the ids add to a job message and to a reply.
+/// Bytes the ids add to a job message: function and call id.
 inline constexpr std::size_t job_trailer = 16;
+/// Bytes the id adds to a reply.
 inline constexpr std::size_t reply_trailer = 8;
 
 /// The largest payload one MPI message carries here: counts are ints.

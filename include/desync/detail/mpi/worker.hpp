@@ -19,8 +19,10 @@
 
 namespace desync::detail::mpi {
 
+/// A worker's communication loop, and where its replies go.
 class worker_loop final : public reply_sink {
   public:
+    /// Takes up to `slots` calls at once over `l`.
     worker_loop(link& l, std::uint64_t slots) : link_(l), slots_(slots) {}
 
     /// From now on, take calls (serve() was called).
