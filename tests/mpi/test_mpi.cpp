@@ -176,10 +176,15 @@ TEST_CASE("100 calls with opaque payloads all complete with their results, on ev
     wait_for_workers();
     auto before = the_cluster->stats();
 
+    // Submitted together: the first calls go out while every worker has all its slots free,
+    // and the dispatcher gives each call to the worker with the most free slots.
     std::vector<std::unique_ptr<call>> calls;
-    for (int i = 0; i < 100; ++i)
+    std::vector<dm::remote_job*> jobs;
+    for (int i = 0; i < 100; ++i) {
         calls.push_back(std::make_unique<call>(i % 2 ? echo_id : echo_inline_id, payload(i)));
-    for (auto& c : calls) dm::submit(c.get());
+        jobs.push_back(calls.back().get());
+    }
+    dm::submit(jobs);
 
     std::set<int> ranks;
     for (int i = 0; i < 100; ++i) {

@@ -73,9 +73,8 @@ TEST_CASE("rank 0's queue hands calls out oldest first, and a queued call can be
     CHECK_FALSE(q.is_open());
     q.open();
     test_job a(1, "a"), b(2, "b"), c(3, "c");
-    q.push(&a);
-    q.push(&b);
-    q.push(&c);
+    dm::remote_job* abc[] = {&a, &b, &c};
+    q.push(abc);
     CHECK(q.size() == 3);
 
     CHECK(q.withdraw(&b));
@@ -91,7 +90,8 @@ TEST_CASE("rank 0's queue hands calls out oldest first, and a queued call can be
     CHECK(q.close_if_empty());
 
     test_job late(4, "late");
-    q.push(&late);  // closed: fails here, in this thread
+    dm::remote_job* one[] = {&late};
+    q.push(one);  // closed: fails here, in this thread
     CHECK(late.failed_calls == 1);
     for (test_job* j : {&a, &b, &c}) CHECK(j->done_calls + j->failed_calls == 0);
 }

@@ -97,21 +97,19 @@ class root_loop {
         return any;
     }
 
-    // The worker with the most free slots; among equals, the next after the last one chosen,
-    // so idle workers take turns.
-    int pick() {
+    // The worker with the most free slots, so calls spread; among equals, the one that answered
+    // last (its communication thread is awake), then the lowest rank.
+    int pick() const {
         int best = 0;
         std::uint64_t most = 0;
-        const int workers = link_.size() - 1;
-        for (int k = 0; k < workers; ++k) {
-            int r = 1 + (next_ - 1 + k) % workers;
+        for (int r = 1; r < link_.size(); ++r) {
             const worker& w = workers_[static_cast<std::size_t>(r)];
-            if (w.slots - w.busy > most) {
-                most = w.slots - w.busy;
+            std::uint64_t free = w.slots - w.busy;
+            if (free > most || (free == most && free > 0 && r == last_answer_)) {
+                most = free;
                 best = r;
             }
         }
-        next_ = best % workers + 1;
         return best;
     }
 
@@ -146,6 +144,7 @@ class root_loop {
             link_.fatal("a reply answers no call sent to its rank");
         sent s = it->second;
         in_flight_.erase(it);
+        last_answer_ = s.rank;
         --workers_[static_cast<std::size_t>(s.rank)].busy;
         ++free_slots_;
         counters& c = link_.stats();
@@ -169,7 +168,7 @@ class root_loop {
     std::unordered_map<std::uint64_t, sent> in_flight_;
     std::uint64_t next_id_ = 1;
     std::uint64_t free_slots_ = 0;
-    int next_ = 1;  // where pick() starts looking
+    int last_answer_ = 0;  // the rank of the last reply
     int hellos_ = 0;
     int acks_ = 0;
     bool stop_seen_ = false;  // the stop request, as last read

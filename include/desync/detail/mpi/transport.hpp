@@ -16,6 +16,7 @@
 #include <desync/xxhash.hpp>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -102,24 +103,21 @@ class job_queue {
     /// Whether calls are accepted (a cluster of several ranks runs on this rank 0).
     bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
 
-    /// Queues `job`; fails it at once (in this thread) when no cluster takes calls.
-    void push(remote_job* job) {
+    /// Queues `jobs` in order, together (the communication thread sees all or none of them);
+    /// fails each at once (in this thread) when no cluster takes calls.
+    void push(std::span<remote_job* const> jobs) {
         {
             std::lock_guard lock(bell_.mutex());
             if (open_.load(std::memory_order_relaxed)) {
-                job->queued_at_ = std::chrono::steady_clock::now();
-                job->queued_ = true;
-                job->prev_ = tail_;
-                job->next_ = nullptr;
-                (tail_ ? tail_->next_ : head_) = job;
-                tail_ = job;
-                size_.fetch_add(1, std::memory_order_relaxed);
+                auto now = std::chrono::steady_clock::now();
+                for (remote_job* job : jobs) link(job, now);
                 bell_.ring_locked();
                 return;
             }
         }
-        job->failed(std::make_exception_ptr(
-            error("desync::mpi: no cluster takes calls (none runs, or it has stopped)")));
+        for (remote_job* job : jobs)
+            job->failed(std::make_exception_ptr(
+                error("desync::mpi: no cluster takes calls (none runs, or it has stopped)")));
     }
 
     /// Takes `job` off the queue if it is still there (true): it will never be sent, and neither
@@ -149,6 +147,15 @@ class job_queue {
     mpi::bell& bell() noexcept { return bell_; }
 
   private:
+    void link(remote_job* job, std::chrono::steady_clock::time_point now) noexcept {
+        job->queued_at_ = now;
+        job->queued_ = true;
+        job->prev_ = tail_;
+        job->next_ = nullptr;
+        (tail_ ? tail_->next_ : head_) = job;
+        tail_ = job;
+        size_.fetch_add(1, std::memory_order_relaxed);
+    }
     void unlink(remote_job* job) noexcept {
         (job->prev_ ? job->prev_->next_ : head_) = job->next_;
         (job->next_ ? job->next_->prev_ : tail_) = job->prev_;
@@ -176,7 +183,10 @@ inline bool active() noexcept { return root_queue().is_open(); }
 
 /// Hands `job` to the transport (rank 0, any thread). Never waits for MPI: the call is queued
 /// until a worker has a free slot. Without an active cluster, `job->failed()` runs at once.
-inline void submit(remote_job* job) { root_queue().push(job); }
+inline void submit(remote_job* job) { root_queue().push({&job, 1}); }
+
+/// Hands several calls over at once, in order: they reach the queue together.
+inline void submit(std::span<remote_job* const> jobs) { root_queue().push(jobs); }
 
 /// Takes a call not yet sent off rank 0's queue (true); see job_queue::withdraw.
 inline bool withdraw(remote_job* job) noexcept { return root_queue().withdraw(job); }
