@@ -39,17 +39,13 @@ struct node_config {
 class node {
   public:
     /// Starts the communication thread and waits until MPI runs and the build check is done.
+    /// (MPI errors, and an exception from the build digest, end the whole job.)
     node(int* argc, char*** argv, node_config config) : config_(config) {
         std::promise<void> started;
         std::future<void> ready = started.get_future();
         thread_ = std::thread(
             [this, argc, argv, p = std::move(started)]() mutable { main(argc, argv, p); });
-        try {
-            ready.get();
-        } catch (...) {
-            thread_.join();
-            throw;
-        }
+        ready.get();
     }
     node(const node&) = delete;
     node& operator=(const node&) = delete;
@@ -87,15 +83,16 @@ class node {
         prctl(PR_SET_TIMERSLACK, 1000ul);  // its short sleeps end on time (Linux: 50 us late)
 #endif
         int provided = 0;
+        MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);  // MPI errors end the job
+        MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
+        MPI_Comm_rank(comm_, &rank_);
+        MPI_Comm_size(comm_, &size_);
         try {
-            MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
-            MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
-            MPI_Comm_rank(comm_, &rank_);
-            MPI_Comm_size(comm_, &size_);
             check(provided);
-        } catch (...) {
-            started.set_exception(std::current_exception());
-            return;
+        } catch (const std::exception& e) {  // the others wait in the check: end the job
+            std::fprintf(stderr, "desync::mpi: rank %d cannot check its build: %s\n", rank_,
+                         e.what());
+            MPI_Abort(MPI_COMM_WORLD, 1);
         }
         if (refusal_.empty() && size_ > 1) {
             link_ = std::make_unique<link>(comm_, rank_, size_, config_.rhythm);
