@@ -1,4 +1,4 @@
-// The seed's caching example (DESIGN §1): the first call of twice(0) runs slow_inc twice, about
+// The seed's caching example: the first call of twice(0) runs slow_inc twice, about
 // 4 s; after twice.set_cache(twice.get_cache()) the same call is two memo hits, about 0 s. Then
 // the cache is saved, and a second process (this program again, with --second-run) loads it
 // and makes the call without running slow_inc at all.

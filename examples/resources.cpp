@@ -13,18 +13,33 @@ desync::resources cpus{{"cpus", 4}};
 std::mutex out;
 const auto start = std::chrono::steady_clock::now();
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
-DESYNC_FN(job, [](int id, int need) {
-    { std::lock_guard lock(out); std::printf("%.2f s  job %d starts (needs %d cpus)\n", now(), id, need); }
-    std::this_thread::sleep_for(200ms);
-    { std::lock_guard lock(out); std::printf("%.2f s  job %d ends\n", now(), id); }
-}, desync::uncached, desync::blocking);
+DESYNC_FN(
+    job,
+    [](int id, int need) {
+        {
+            std::lock_guard lock(out);
+            std::printf("%.2f s  job %d starts (needs %d cpus)\n", now(), id, need);
+        }
+        std::this_thread::sleep_for(200ms);
+        {
+            std::lock_guard lock(out);
+            std::printf("%.2f s  job %d ends\n", now(), id);
+        }
+    },
+    desync::uncached, desync::blocking);
 
-DESYNC_FN(run_all, [] {
-    int id = 0;
-    for (int need : {1, 4, 1, 1, 1}) job(desync::needs{.cpus = need, .from = &cpus}, id++, need);
-}, desync::uncached);
+DESYNC_FN(
+    run_all,
+    [] {
+        int id = 0;
+        for (int need : {1, 4, 1, 1, 1})
+            job(desync::needs{.cpus = need, .from = &cpus}, id++, need);
+    },
+    desync::uncached);
 
 int main() {
     run_all();

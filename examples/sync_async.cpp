@@ -20,10 +20,12 @@ boost::asio::awaitable<int> coroutine(int x) {
     co_return x + 1;
 }
 
-std::future<int> future_of(int x) { return std::async(std::launch::async, [x] { return x * x; }); }
+std::future<int> future_of(int x) {
+    return std::async(std::launch::async, [x] { return x * x; });
+}
 
 int main() {
-    desync::lazy<int> started = desync::async(plain, 4);          // runs on the pool
+    desync::lazy<int> started = desync::async(plain, 4);  // runs on the pool
     std::printf("async(plain, 4)        -> %d\n", started.get());
     std::printf("sync(plain, 5)         -> %d\n", desync::sync(plain, 5));
     std::printf("sync(coroutine, 6)     -> %d\n", desync::sync(coroutine, 6));

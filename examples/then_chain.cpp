@@ -9,10 +9,20 @@
 
 using namespace std::chrono_literals;
 
-DESYNC_FN(initiate, [](int i) { std::this_thread::sleep_for(100ms); return i + 1; },
-          desync::blocking, desync::uncached);
-DESYNC_FN(process, [](int v) { std::this_thread::sleep_for(100ms); return v * 2; },
-          desync::blocking, desync::uncached);
+DESYNC_FN(
+    initiate,
+    [](int i) {
+        std::this_thread::sleep_for(100ms);
+        return i + 1;
+    },
+    desync::blocking, desync::uncached);
+DESYNC_FN(
+    process,
+    [](int v) {
+        std::this_thread::sleep_for(100ms);
+        return v * 2;
+    },
+    desync::blocking, desync::uncached);
 
 int main() {
     auto start = std::chrono::steady_clock::now();

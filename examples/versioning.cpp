@@ -12,8 +12,10 @@ DESYNC_FN(step, [](int value) { return inc(value); });
 int main() {
     if (std::ifstream in("version.txt"); in) {
         desync::version old;
-        if (in >> old) step.set_version(old);
-        else std::printf("version.txt is malformed; starting again at 1.0\n");
+        if (in >> old)
+            step.set_version(old);
+        else
+            std::printf("version.txt is malformed; starting again at 1.0\n");
     }
     desync::version v = step.get_version();
     std::ofstream("version.txt") << v;  // major hash, minor hashes, major, minor

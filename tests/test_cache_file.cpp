@@ -28,44 +28,23 @@
 #include <utility>
 #include <vector>
 
-#include "catch.hpp"
-#include "meeting.hpp"
-
-extern char** environ;
+#include "support/catch.hpp"
+#include "support/files.hpp"
+#include "support/meeting.hpp"
+#include "support/process.hpp"
 
 static const bool configured = (desync::configure({.compute_threads = 2}), true);
 
 namespace fs = std::filesystem;
-using bytes = std::vector<char>;
+using bytes = desync::test::bytes;
 
 namespace {
 
 std::atomic<int> runs{0};
 
-/// A directory of this process's own, removed when it exits.
-fs::path scratch_dir() {
-    struct owned {
-        fs::path dir =
-            fs::temp_directory_path() / ("desync-test-cache-" + std::to_string(::getpid()));
-        owned() { fs::create_directories(dir); }
-        ~owned() {
-            std::error_code ignored;
-            fs::remove_all(dir, ignored);
-        }
-    };
-    static const owned scratch;
-    return scratch.dir;
-}
-
-bytes read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_all(const fs::path& p, const bytes& b) {
-    std::ofstream(p, std::ios::binary | std::ios::trunc)
-        .write(b.data(), static_cast<long>(b.size()));
-}
+fs::path scratch_dir() { return desync::test::scratch_dir("cache"); }
+using desync::test::read_all;
+using desync::test::write_all;
 
 /// load(), or an empty cache if the file is refused; `refused` says which.
 desync::cache load_or_empty(const fs::path& p, bool& refused, std::string_view salt = {}) {
@@ -92,8 +71,7 @@ bool contains(const std::string& text, std::string_view part) {
 }
 
 /// A header as a build with this format version and fingerprint would write it.
-std::string header_of(std::uint32_t version, std::string_view fingerprint,
-                      std::string_view salt) {
+std::string header_of(std::uint32_t version, std::string_view fingerprint, std::string_view salt) {
     namespace cf = desync::detail::cache_format;
     std::string h(reinterpret_cast<const char*>(cf::magic), sizeof cf::magic);
     cf::put_le(h, version, 4);
@@ -290,7 +268,7 @@ TEST_CASE("unreadable and foreign files are refused with a cache_error that says
     fs::path dir = scratch_dir();
     REQUIRE(contains(refusal(dir / "missing.cache"), "cannot read"));
     REQUIRE(contains(refusal(dir), "not a regular file"));
-    write_all(dir / "empty.bin", {});
+    write_all(dir / "empty.bin", bytes{});
     REQUIRE(contains(refusal(dir / "empty.bin"), "empty"));
     std::string text = "just some text, not a cache\n";
     write_all(dir / "text.bin", bytes(text.begin(), text.end()));
@@ -331,8 +309,9 @@ bytes as_version(const fs::path& file, std::string_view salt, std::uint32_t vers
         cf::put_le(out, r.children(), 8);
         auto const* rest = reinterpret_cast<const char*>(r.at) + cf::at_child_keys;
         out.append(rest, 16 * r.children() + r.value().size());
-        cf::put_le(out, XXH3_64bits_withSeed(out.data() + start, out.size() - start,
-                                             cf::record_seed(version, salt)),
+        cf::put_le(out,
+                   XXH3_64bits_withSeed(out.data() + start, out.size() - start,
+                                        cf::record_seed(version, salt)),
                    8);
     }
     return bytes(out.begin(), out.end());
@@ -407,8 +386,8 @@ TEST_CASE("a record nested in a damaged record's value checks only under its own
 
 TEST_CASE("a file written by another build is refused, naming both builds", "[cache_file]") {
     namespace cf = desync::detail::cache_format;
-    std::string const h = header_of(cf::format_version,
-                                    "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian", "");
+    std::string const h =
+        header_of(cf::format_version, "GCC 1.0, libstdc++ 1 (old ABI), pdp11, big-endian", "");
     fs::path file = scratch_dir() / "foreign.cache";
     write_all(file, bytes(h.begin(), h.end()));
     std::string why = refusal(file);
@@ -539,7 +518,7 @@ std::function<void()> during_decode;  // run once, by the next default construct
 // A result whose decoding (it is default-constructed first) can do something in the middle:
 // throw, or change the cache.
 class decode_hook {
-  public:
+public:
     decode_hook() {
         if (during_decode) std::exchange(during_decode, nullptr)();
     }
@@ -548,7 +527,7 @@ class decode_hook {
     friend auto desync_fields(const decode_hook& h) { return std::tie(h.v_); }
     friend auto desync_fields(decode_hook& h) { return std::tie(h.v_); }
 
-  private:
+private:
     int v_ = 0;
 };
 }  // namespace
@@ -659,31 +638,23 @@ namespace {
 /// Runs this test program again as a child running only the hidden test "cache file: child
 /// process", with `role` and `file` in its environment. Returns its pid.
 pid_t spawn_child(const std::string& role, const fs::path& file) {
-    std::string const exe = fs::read_symlink("/proc/self/exe").string();
-    std::string name = "cache file: child process";
-    std::vector<std::string> env_text = {"DESYNC_TEST_ROLE=" + role,
-                                         "DESYNC_TEST_FILE=" + file.string()};
-    std::vector<char*> env;
-    for (char** e = environ; *e; ++e)
-        if (std::strncmp(*e, "DESYNC_TEST_", 12) != 0) env.push_back(*e);
-    for (auto& e : env_text) env.push_back(e.data());
-    env.push_back(nullptr);
-    char* argv[] = {const_cast<char*>(exe.c_str()), name.data(), nullptr};
-    pid_t pid = 0;
-    REQUIRE(::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, env.data()) == 0);
+    pid_t const pid =
+        desync::test::spawn_self("cache file: child process",
+                                 {"DESYNC_TEST_ROLE=" + role, "DESYNC_TEST_FILE=" + file.string()});
+    REQUIRE(pid > 0);
     return pid;
 }
 
 int wait_child(pid_t pid) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    int const status = desync::test::wait_child(pid);
+    REQUIRE(status != -1);
     return status;
 }
 
-bool exited_cleanly(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+using desync::test::exited_cleanly;
 
-bool armed = false;               // encoding a fragile fails...
-bool crash_when_encoded = false;  // ...by killing the process, not by throwing
+bool armed = false;                 // encoding a fragile fails...
+bool crash_when_encoded = false;    // ...by killing the process, not by throwing
 const char* stall_until = nullptr;  // ...or waits until this file exists, then goes on
 
 void stall() {
@@ -900,8 +871,8 @@ TEST_CASE("a saved file keeps the replaced file's mode; until then its temporary
     fs::remove_all(dir);
     fs::path file = dir / "mode.cache";
     using fs::perms;
-    perms const rw_r_r = perms::owner_read | perms::owner_write | perms::group_read |
-                         perms::others_read;
+    perms const rw_r_r =
+        perms::owner_read | perms::owner_write | perms::group_read | perms::others_read;
     perms const r_r_r = perms::owner_read | perms::group_read | perms::others_read;
     killed_save(file);
     REQUIRE(fs::status(file).permissions() == rw_r_r);  // a new file
@@ -947,8 +918,7 @@ TEST_CASE("a FIFO at the path is refused, not waited on", "[cache_file]") {
     fs::remove(fifo);
 }
 
-TEST_CASE("a file of records that each claim the rest of it loads in linear time",
-          "[cache_file]") {
+TEST_CASE("a file of records that each claim the rest of it loads in linear time", "[cache_file]") {
     namespace cf = desync::detail::cache_format;
     // A record marker every 64 bytes, each with lengths that reach the end of the file: every
     // one is a candidate whose checksum covers the rest of the file.
@@ -1025,8 +995,8 @@ TEST_CASE("what a result's run called is saved once per file and serves after a 
         for (std::size_t i = 0; i < r.children(); ++i) children.push_back(r.child(i));
         std::uint64_t const deps =
             r.deps_ref() > desync::detail::no_deps_ref ? 0x5e7f00d5e7f00dull : r.deps_ref();
-        std::size_t const start = cf::begin_record(
-            out, {r.key(), r.type(), r.duration_ns(), r.callee(), deps}, children);
+        std::size_t const start =
+            cf::begin_record(out, {r.key(), r.type(), r.duration_ns(), r.callee(), deps}, children);
         out.append(reinterpret_cast<const char*>(r.value().data()), r.value().size());
         cf::finish_record(out, start, cf::record_seed(cf::format_version, ""));
     }

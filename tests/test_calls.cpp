@@ -3,8 +3,8 @@
 
 #include <desync/desync.hpp>
 
-#include "catch.hpp"
-#include "meeting.hpp"
+#include "support/catch.hpp"
+#include "support/meeting.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -33,12 +33,16 @@ std::atomic<int> side_effects{0};
 
 }  // namespace
 
-DESYNC_FN(meet, [](int) { return pair_meeting.arrive_and_wait(); }, desync::uncached);
-DESYNC_FN(meet_twice, [] {
-    auto first = meet(1);
-    auto second = meet(2);  // both calls are made before either is read
-    return first.get() && second.get();
-}, desync::uncached);
+DESYNC_FN(
+    meet, [](int) { return pair_meeting.arrive_and_wait(); }, desync::uncached);
+DESYNC_FN(
+    meet_twice,
+    [] {
+        auto first = meet(1);
+        auto second = meet(2);  // both calls are made before either is read
+        return first.get() && second.get();
+    },
+    desync::uncached);
 
 TEST_CASE("two calls of one body overlap: they meet and both return", "[calls]") {
     REQUIRE(configured);
@@ -46,14 +50,22 @@ TEST_CASE("two calls of one body overlap: they meet and both return", "[calls]")
     REQUIRE(meet_twice().get());
 }
 
-DESYNC_FN(inner, [](int) { ++side_effects; }, desync::uncached);
-DESYNC_FN(loop_calls, [](int n) {
-    for (int i = 0; i < n; ++i) {
-        if (i % 3 == 0) inner(i);           // in a branch
-        else if (i % 3 == 1) { inner(i); }  // in another
-        else inner(i);
-    }
-}, desync::uncached);
+DESYNC_FN(
+    inner, [](int) { ++side_effects; }, desync::uncached);
+DESYNC_FN(
+    loop_calls,
+    [](int n) {
+        for (int i = 0; i < n; ++i) {
+            if (i % 3 == 0)
+                inner(i);  // in a branch
+            else if (i % 3 == 1) {
+                inner(i);
+            }  // in another
+            else
+                inner(i);
+        }
+    },
+    desync::uncached);
 
 TEST_CASE("every call of a loop has run when the caller continues", "[calls][join]") {
     side_effects = 0;
@@ -61,9 +73,12 @@ TEST_CASE("every call of a loop has run when the caller continues", "[calls][joi
     REQUIRE(side_effects == 1000);
 }
 
-DESYNC_FN(nested_loops, [] {
-    for (int i = 0; i < 10; ++i) loop_calls(100);
-}, desync::uncached);
+DESYNC_FN(
+    nested_loops,
+    [] {
+        for (int i = 0; i < 10; ++i) loop_calls(100);
+    },
+    desync::uncached);
 
 TEST_CASE("calls join in their own scope, nested", "[calls][join]") {
     side_effects = 0;
@@ -126,11 +141,15 @@ DESYNC_FN(read_failure, [] {
         return -1;  // handled where read: the join must not rethrow it
     }
 });
-DESYNC_FN(ignore_failure, [] { fail(2); }, desync::uncached);
-DESYNC_FN(ignore_two_failures, [] {
-    fail(3);
-    fail(4);
-}, desync::uncached);
+DESYNC_FN(
+    ignore_failure, [] { fail(2); }, desync::uncached);
+DESYNC_FN(
+    ignore_two_failures,
+    [] {
+        fail(3);
+        fail(4);
+    },
+    desync::uncached);
 
 TEST_CASE("an error read in the body is not reported again at its join", "[errors]") {
     REQUIRE(read_failure().get() == -1);
@@ -199,13 +218,24 @@ desync::test::gate input_gate;
 std::atomic<int> plus_one_started{0};
 }  // namespace
 
-DESYNC_FN(gated, [] { return input_gate.wait() ? 41 : -1; }, desync::uncached, desync::blocking);
-DESYNC_FN(plus_one, [](int v) { ++plus_one_started; return v + 1; }, desync::uncached);
+DESYNC_FN(
+    gated, [] { return input_gate.wait() ? 41 : -1; }, desync::uncached, desync::blocking);
+DESYNC_FN(
+    plus_one,
+    [](int v) {
+        ++plus_one_started;
+        return v + 1;
+    },
+    desync::uncached);
 
 TEST_CASE("a lazy argument is a dataflow edge that blocks no thread", "[dataflow]") {
     desync::pool one(1);
-    static auto plus_one_here = desync::desync([](int v) { ++plus_one_started; return v + 1; },
-                                               desync::on(one));
+    static auto plus_one_here = desync::desync(
+        [](int v) {
+            ++plus_one_started;
+            return v + 1;
+        },
+        desync::on(one));
     static auto other = desync::desync([] { return 7; }, desync::on(one));
     input_gate.reset();
     plus_one_started = 0;
@@ -224,7 +254,7 @@ TEST_CASE("a root call handed on as an input does not wait at the end of its sta
           "[dataflow][root]") {
     input_gate.reset();
     auto b = plus_one(gated());  // gated() is a root temporary: plus_one waits for it, not ';'
-    input_gate.open();            // reached only because the statement above did not block
+    input_gate.open();           // reached only because the statement above did not block
     REQUIRE(b.get() == 42);
     auto c = gated().then([](int v) { return v * 2; });
     REQUIRE(c.get() == 82);
@@ -261,16 +291,20 @@ desync::pool single(1);
 }  // namespace
 
 DESYNC_DECLARE(fib1, long(int));
-DESYNC_DEFINE(fib1, [](int n) -> long {
-    if (n < 2) return n;
-    auto a = fib1(n - 1);
-    auto b = fib1(n - 2);
-    return a + b;
-}, desync::uncached, desync::on(single));
+DESYNC_DEFINE(
+    fib1,
+    [](int n) -> long {
+        if (n < 2) return n;
+        auto a = fib1(n - 1);
+        auto b = fib1(n - 2);
+        return a + b;
+    },
+    desync::uncached, desync::on(single));
 
 DESYNC_DECLARE(chain1, long(int));
-DESYNC_DEFINE(chain1, [](int n) -> long { return n == 0 ? 0 : chain1(n - 1).get() + 1; },
-              desync::uncached, desync::on(single));
+DESYNC_DEFINE(
+    chain1, [](int n) -> long { return n == 0 ? 0 : chain1(n - 1).get() + 1; }, desync::uncached,
+    desync::on(single));
 
 TEST_CASE("fib(25) finishes on a pool of one thread", "[recursion]") {
     REQUIRE(fib1(25).get() == 75025);
@@ -286,14 +320,18 @@ boost::asio::thread_pool asio_single(1);
 }
 
 DESYNC_DECLARE(fib_asio, long(int));
-DESYNC_DEFINE(fib_asio, [](int n) -> long {
-    if (n < 2) return n;
-    auto a = fib_asio(n - 1);
-    auto b = fib_asio(n - 2);
-    return a + b;
-}, desync::uncached, desync::on(asio_single));
+DESYNC_DEFINE(
+    fib_asio,
+    [](int n) -> long {
+        if (n < 2) return n;
+        auto a = fib_asio(n - 1);
+        auto b = fib_asio(n - 2);
+        return a + b;
+    },
+    desync::uncached, desync::on(asio_single));
 
-TEST_CASE("fib on one thread of a plain Asio thread_pool (one post per call)", "[recursion][asio]") {
+TEST_CASE("fib on one thread of a plain Asio thread_pool (one post per call)",
+          "[recursion][asio]") {
     REQUIRE(fib_asio(20).get() == 6765);
 }
 
@@ -304,10 +342,14 @@ TEST_CASE("calls run on a user's io_context, and errors never escape into run()"
     auto work = boost::asio::make_work_guard(ctx);
     std::thread runner([&] { ctx.run(); });
     std::thread::id ran_on;
-    auto on_ctx = desync::desync([&](int v) { ran_on = std::this_thread::get_id(); return v * 2; },
-                                 desync::on(ctx));
-    auto throws_on_ctx = desync::desync([](int) -> int { throw std::logic_error("ctx"); },
-                                        desync::on(ctx));
+    auto on_ctx = desync::desync(
+        [&](int v) {
+            ran_on = std::this_thread::get_id();
+            return v * 2;
+        },
+        desync::on(ctx));
+    auto throws_on_ctx =
+        desync::desync([](int) -> int { throw std::logic_error("ctx"); }, desync::on(ctx));
     REQUIRE(on_ctx(21).get() == 42);
     REQUIRE(ran_on == runner.get_id());
     REQUIRE_THROWS_WITH(throws_on_ctx(1).get(), "ctx");
@@ -319,13 +361,16 @@ TEST_CASE("calls on a strand never overlap", "[asio]") {
     boost::asio::thread_pool threads(4);
     auto strand = boost::asio::make_strand(threads);
     std::atomic<int> inside{0}, peak{0};
-    auto serial = desync::desync([&](int) {
-        int now = ++inside;
-        int seen = peak.load();
-        while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
-        std::this_thread::yield();
-        --inside;
-    }, desync::on(strand));
+    auto serial = desync::desync(
+        [&](int) {
+            int now = ++inside;
+            int seen = peak.load();
+            while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+            }
+            std::this_thread::yield();
+            --inside;
+        },
+        desync::on(strand));
     auto many = desync::desync([&] {
         for (int i = 0; i < 200; ++i) serial(i);
     });

@@ -2,7 +2,7 @@
 #include <desync/codec.hpp>
 #include <desync/hash.hpp>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,8 +14,8 @@
 #include <forward_list>
 #include <limits>
 #include <list>
-#include <memory>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>

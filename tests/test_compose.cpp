@@ -4,8 +4,8 @@
 
 #include <desync/desync.hpp>
 
-#include "catch.hpp"
-#include "meeting.hpp"
+#include "support/catch.hpp"
+#include "support/meeting.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -55,7 +55,15 @@ TEST_CASE("then chains continue with the value, flattened", "[then]") {
 
 TEST_CASE("an error skips value continuations and reaches the reader once", "[then][errors]") {
     std::atomic<int> ran{0};
-    auto l = fails(1).then([&](int v) { ++ran; return v; }).then([&](int v) { ++ran; return v; });
+    auto l = fails(1)
+                 .then([&](int v) {
+                     ++ran;
+                     return v;
+                 })
+                 .then([&](int v) {
+                     ++ran;
+                     return v;
+                 });
     REQUIRE_THROWS_WITH(l.get(), "fails 1");
     REQUIRE(ran == 0);
 }
@@ -105,7 +113,13 @@ TEST_CASE("when_all fails with every input's error, reported exactly once", "[wh
 namespace {
 desync::test::gate slow_gate;
 }
-DESYNC_FN(slow_value, [](int v) { slow_gate.wait(); return v; }, desync::uncached, desync::blocking);
+DESYNC_FN(
+    slow_value,
+    [](int v) {
+        slow_gate.wait();
+        return v;
+    },
+    desync::uncached, desync::blocking);
 
 TEST_CASE("when_any gives the first to finish; the rest still join", "[when_any]") {
     slow_gate.reset();
@@ -127,14 +141,29 @@ struct books {
 desync::test::meeting both_started(2);
 }  // namespace
 
-DESYNC_FN(revenue, [] { both_started.arrive_and_wait(); record("revenue"); ledger.revenue = 100; },
-          desync::uncached);
-DESYNC_FN(expenses, [] { both_started.arrive_and_wait(); record("expenses"); ledger.expenses = 30; },
-          desync::uncached);
-DESYNC_FN(profit, [] {
-    record("profit");
-    return ledger.revenue - ledger.expenses;
-}, desync::uncached);
+DESYNC_FN(
+    revenue,
+    [] {
+        both_started.arrive_and_wait();
+        record("revenue");
+        ledger.revenue = 100;
+    },
+    desync::uncached);
+DESYNC_FN(
+    expenses,
+    [] {
+        both_started.arrive_and_wait();
+        record("expenses");
+        ledger.expenses = 30;
+    },
+    desync::uncached);
+DESYNC_FN(
+    profit,
+    [] {
+        record("profit");
+        return ledger.revenue - ledger.expenses;
+    },
+    desync::uncached);
 
 TEST_CASE("after() orders calls that share no data, without blocking a thread", "[after]") {
     take_log();
@@ -224,15 +253,21 @@ TEST_CASE("a lazy is co_awaited on a one-thread io_context without blocking it",
     boost::asio::io_context ctx;
     std::vector<std::string> order;
     auto slow = slow_value(7);
-    boost::asio::co_spawn(ctx, [&]() -> boost::asio::awaitable<void> {
-        int v = co_await slow.async_get(boost::asio::use_awaitable);
-        order.push_back("awaited " + std::to_string(v));
-    }, boost::asio::detached);
-    boost::asio::co_spawn(ctx, [&]() -> boost::asio::awaitable<void> {
-        order.push_back("other coroutine ran");
-        slow_gate.open();  // only possible if the first coroutine did not block the thread
-        co_return;
-    }, boost::asio::detached);
+    boost::asio::co_spawn(
+        ctx,
+        [&]() -> boost::asio::awaitable<void> {
+            int v = co_await slow.async_get(boost::asio::use_awaitable);
+            order.push_back("awaited " + std::to_string(v));
+        },
+        boost::asio::detached);
+    boost::asio::co_spawn(
+        ctx,
+        [&]() -> boost::asio::awaitable<void> {
+            order.push_back("other coroutine ran");
+            slow_gate.open();  // only possible if the first coroutine did not block the thread
+            co_return;
+        },
+        boost::asio::detached);
     ctx.run();
     REQUIRE(order == std::vector<std::string>{"other coroutine ran", "awaited 7"});
 }
@@ -241,8 +276,10 @@ TEST_CASE("async_get works with use_future, deferred and a plain callback", "[as
     REQUIRE(square(4).async_get(boost::asio::use_future).get() == 16);
     std::promise<int> got;
     square(5).async_get([&](std::exception_ptr e, int v) {
-        if (e) got.set_exception(e);
-        else got.set_value(v);
+        if (e)
+            got.set_exception(e);
+        else
+            got.set_value(v);
     });
     REQUIRE(got.get_future().get() == 25);
     auto op = square(6).async_get(boost::asio::deferred);
@@ -268,22 +305,29 @@ std::atomic<int> running{0}, overlap_with_big{0};
 std::atomic<bool> big_running{false};
 }  // namespace
 
-DESYNC_FN(uses_cpus, [](int cpus) {
-    int now = ++running;
-    if (cpus == 4) {
-        big_running = true;
-        if (now != 1) ++overlap_with_big;
-    } else if (big_running) {
-        ++overlap_with_big;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // widen any overlap window
-    if (cpus == 4) big_running = false;
-    --running;
-}, desync::uncached, desync::blocking);
+DESYNC_FN(
+    uses_cpus,
+    [](int cpus) {
+        int now = ++running;
+        if (cpus == 4) {
+            big_running = true;
+            if (now != 1) ++overlap_with_big;
+        } else if (big_running) {
+            ++overlap_with_big;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // widen any overlap window
+        if (cpus == 4) big_running = false;
+        --running;
+    },
+    desync::uncached, desync::blocking);
 
-DESYNC_FN(resource_run, [] {
-    for (int cpus : {1, 4, 1, 1, 1}) uses_cpus(desync::needs{.cpus = cpus, .from = &budget}, cpus);
-}, desync::uncached);
+DESYNC_FN(
+    resource_run,
+    [] {
+        for (int cpus : {1, 4, 1, 1, 1})
+            uses_cpus(desync::needs{.cpus = cpus, .from = &budget}, cpus);
+    },
+    desync::uncached);
 
 TEST_CASE("a call that needs the whole budget never overlaps another", "[resources]") {
     resource_run().get();
@@ -299,7 +343,8 @@ TEST_CASE("a request larger than the budget fails at the call", "[resources]") {
                         Catch::Contains("no unit 'gpus'"));
 }
 
-DESYNC_FN(throws_holding_cpus, [] { throw std::runtime_error("held"); }, desync::uncached);
+DESYNC_FN(
+    throws_holding_cpus, [] { throw std::runtime_error("held"); }, desync::uncached);
 
 TEST_CASE("units come back when a call throws", "[resources]") {
     REQUIRE_THROWS_WITH(throws_holding_cpus(desync::needs{.cpus = 4, .from = &budget}).get(),

@@ -17,7 +17,7 @@
 #include <thread>
 #include <utility>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <desync/desync.hpp>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,14 +25,20 @@ void report(const char* text) {
 
 }  // namespace
 
-DESYNC_FN(slow_report, [](int which) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    report(which == 1 ? "local finished" : "static finished");
-}, desync::uncached);
+DESYNC_FN(
+    slow_report,
+    [](int which) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        report(which == 1 ? "local finished" : "static finished");
+    },
+    desync::uncached);
 
-DESYNC_FN(nested_report, [] {
-    slow_report(1);  // an inner call, never read: the exit still waits for it
-}, desync::uncached);
+DESYNC_FN(
+    nested_report,
+    [] {
+        slow_report(1);  // an inner call, never read: the exit still waits for it
+    },
+    desync::uncached);
 
 // Runs `child` in a forked process; returns what it reported and its exit status.
 template <class Child>
@@ -50,7 +56,8 @@ std::pair<std::string, int> in_child(Child child) {
     ::close(fds[1]);
     std::string out;
     char buf[256];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
     ::close(fds[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);

@@ -1,11 +1,11 @@
-// Hashing of argument values (DESIGN §5).
+// Hashing of argument values (docs/hashing.md).
 #include <desync/hash.hpp>
 
 // After desync on purpose: a user's own inline xxHash must coexist with desync's.
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 #include <array>
 #include <chrono>
@@ -361,7 +361,8 @@ TEST_CASE("strings and ranges: length first, contiguous ones in one write", "[ha
     std::vector<double> big(100000);
     for (auto& d : big) d = static_cast<double>(rng() % 1000) / 7;
     stream b;
-    b.put_n(big.size()).put_n(sizeof(double))
+    b.put_n(big.size())
+        .put_n(sizeof(double))
         .raw({reinterpret_cast<const char*>(big.data()), big.size() * sizeof(double)});
     CHECK(hash_value(big) == b.hash());
     CHECK(hash_value(std::vector<double>{}) == stream{}.put_n(0).put_n(8).hash());

@@ -1,4 +1,4 @@
-// The memo table (DESIGN §4): every property proven by counting executions, never by timing.
+// The memo table (docs/memo.md): every property proven by counting executions, never by timing.
 // The cache file has its own program, test_cache_file.cpp.
 
 #include <atomic>
@@ -11,8 +11,9 @@
 #include <tuple>
 #include <vector>
 
-#include "catch.hpp"
-#include "meeting.hpp"
+#include "support/catch.hpp"
+#include "support/files.hpp"
+#include "support/meeting.hpp"
 
 // Two compute threads whatever the machine, so the sharing tests can block one of them.
 static const bool configured = (desync::configure({.compute_threads = 2}), true);
@@ -29,7 +30,7 @@ std::atomic<int> lru_runs{0};
 
 }  // namespace
 
-// ---- the seed's caching example (DESIGN §1), without the sleeps
+// ---- the seed's caching example, without the sleeps
 
 DESYNC_FN(slow_inc, [](int value) {
     ++slow_runs;
@@ -228,7 +229,7 @@ TEST_CASE("results that cannot be encoded are kept in memory and skipped by save
     calls_make_handle.set_cache(calls_make_handle.get_cache());
     REQUIRE(calls_make_handle(7).get() == 15);
     REQUIRE(handle_runs == 1);
-    auto file = std::filesystem::temp_directory_path() / "desync-test-memo-skipped.cache";
+    auto file = desync::test::scratch_dir("memo") / "skipped.cache";
     desync::save_report report = calls_make_handle.get_cache().save(file);
     REQUIRE(report.written == 1);  // slow_inc(7)
     REQUIRE(report.skipped == 1);  // make_handle(7)
@@ -294,8 +295,7 @@ DESYNC_FN(
 
 // Identical calls made before the first one starts: each registers as it is made, so the
 // other 99 share the first.
-TEST_CASE("share_results: identical calls made before the first starts run once",
-          "[memo][share]") {
+TEST_CASE("share_results: identical calls made before the first starts run once", "[memo][share]") {
     leaf_runs = 0;
     REQUIRE(hundred_at_once(1).get() == 100 * 101);
     REQUIRE(leaf_runs == 1);
@@ -934,8 +934,8 @@ TEST_CASE("keys packed in registers equal keys hashed from a stream", "[memo][ke
                                      11.0, 12.0, 13.0, 14.0));
     }
     static_assert(!desync::detail::packed_key_v<double, double, double, double, double, double,
-                                                 double, double, double, double, double, double,
-                                                 double, double, double>);  // 136 bytes
+                                                double, double, double, double, double, double,
+                                                double, double, double>);  // 136 bytes
     static_assert(!desync::detail::packed_key_v<std::string>);
     static_assert(!desync::detail::packed_key_v<>);
 }

@@ -1,10 +1,10 @@
-// Source normalization for version hashes (DESIGN §3).
-#include <desync/detail/normalize.hpp>
+// Source normalization for version hashes (docs/versions.md).
+#include <desync/detail/version/normalize.hpp>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 #include <cstdint>
 #include <string>

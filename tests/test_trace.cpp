@@ -6,8 +6,9 @@
 #include <desync/desync.hpp>
 #include <desync/trace_env.hpp>  // DESYNC_TRACE, for the test of tracing by environment
 
-#include "catch.hpp"
-#include "meeting.hpp"
+#include "support/catch.hpp"
+#include "support/files.hpp"
+#include "support/meeting.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -141,8 +142,10 @@ private:
             return i_ - from;
         };
         if (i_ < t_.size() && t_[i_] == '-') ++i_;
-        if (i_ < t_.size() && t_[i_] == '0') ++i_;
-        else if (!digits()) fail("bad number");
+        if (i_ < t_.size() && t_[i_] == '0')
+            ++i_;
+        else if (!digits())
+            fail("bad number");
         if (i_ < t_.size() && t_[i_] == '.' && (++i_, !digits())) fail("bad fraction");
         if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
             ++i_;
@@ -169,8 +172,10 @@ private:
     }
 
     static void utf8(std::string& out, unsigned cp) {
-        if (cp < 0x80) out += char(cp);
-        else if (cp < 0x800) out += char(0xC0 | cp >> 6), out += char(0x80 | (cp & 0x3F));
+        if (cp < 0x80)
+            out += char(cp);
+        else if (cp < 0x800)
+            out += char(0xC0 | cp >> 6), out += char(0x80 | (cp & 0x3F));
         else if (cp < 0x10000)
             out += char(0xE0 | cp >> 12), out += char(0x80 | (cp >> 6 & 0x3F)),
                 out += char(0x80 | (cp & 0x3F));
@@ -193,26 +198,41 @@ private:
             }
             if (i_ >= t_.size()) fail("unterminated escape");
             switch (const char e = t_[i_++]) {
-            case '"': case '\\': case '/': out += e; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {
-                unsigned cp = hex4();
-                if (cp >= 0xD800 && cp < 0xDC00) {
-                    if (!literal("\\u")) fail("lone high surrogate");
-                    const unsigned low = hex4();
-                    if (low < 0xDC00 || low >= 0xE000) fail("bad low surrogate");
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                } else if (cp >= 0xDC00 && cp < 0xE000) {
-                    fail("lone low surrogate");
+                case '"':
+                case '\\':
+                case '/':
+                    out += e;
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'u': {
+                    unsigned cp = hex4();
+                    if (cp >= 0xD800 && cp < 0xDC00) {
+                        if (!literal("\\u")) fail("lone high surrogate");
+                        const unsigned low = hex4();
+                        if (low < 0xDC00 || low >= 0xE000) fail("bad low surrogate");
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    } else if (cp >= 0xDC00 && cp < 0xE000) {
+                        fail("lone low surrogate");
+                    }
+                    utf8(out, cp);
+                    break;
                 }
-                utf8(out, cp);
-                break;
-            }
-            default: fail("bad escape");
+                default:
+                    fail("bad escape");
             }
         }
     }
@@ -237,22 +257,8 @@ std::vector<const json*> events(const json& doc, std::string_view ph, std::strin
     return out;
 }
 
-// This process's scratch folder, removed with what it holds when the process exits.
-struct scratch_folder {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                ("desync-test-trace-" + std::to_string(::getpid()));
-    scratch_folder() { std::filesystem::create_directories(dir); }
-    scratch_folder(const scratch_folder&) = delete;
-    scratch_folder& operator=(const scratch_folder&) = delete;
-    ~scratch_folder() {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir, ignored);
-    }
-};
-
 std::filesystem::path scratch(const std::string& name) {
-    static const scratch_folder folder;
-    return folder.dir / name;
+    return desync::test::scratch_dir("trace") / name;
 }
 
 bool have(const char* tool) {
@@ -278,14 +284,22 @@ std::atomic<int> executions{0};
 }  // namespace
 
 // Two calls that meet can only finish if they run at once: on both threads of the pool.
-DESYNC_FN(meet, [](int) { ++executions; return two_meet.arrive_and_wait(); }, desync::uncached,
-          desync::on(two_threads));
-DESYNC_FN(meet_pair, [] {
-    ++executions;
-    auto a = meet(1);
-    auto b = meet(2);
-    return a.get() && b.get();
-}, desync::uncached, desync::on(two_threads));
+DESYNC_FN(
+    meet,
+    [](int) {
+        ++executions;
+        return two_meet.arrive_and_wait();
+    },
+    desync::uncached, desync::on(two_threads));
+DESYNC_FN(
+    meet_pair,
+    [] {
+        ++executions;
+        auto a = meet(1);
+        auto b = meet(2);
+        return a.get() && b.get();
+    },
+    desync::uncached, desync::on(two_threads));
 
 TEST_CASE("a trace holds one slice per call, on one lane per thread that ran calls", "[trace]") {
     two_meet.reset(2);
@@ -325,12 +339,31 @@ TEST_CASE("a trace holds one slice per call, on one lane per thread that ran cal
     check_dot_accepts(log, "pair");
 }
 
-DESYNC_FN(plus_one, [](int v) { ++executions; return v + 1; }, desync::uncached);
-DESYNC_FN(chain, [](int v) { return plus_one(plus_one(v)); }, desync::uncached);
-DESYNC_FN(thrower, [](int) -> int { ++executions; throw std::runtime_error("thrown on purpose"); },
-          desync::uncached);
-DESYNC_FN(after_thrower, [](int v) { ++executions; return v; }, desync::uncached);
-DESYNC_FN(fails_at_join, [] { after_thrower(thrower(1)); }, desync::uncached);
+DESYNC_FN(
+    plus_one,
+    [](int v) {
+        ++executions;
+        return v + 1;
+    },
+    desync::uncached);
+DESYNC_FN(
+    chain, [](int v) { return plus_one(plus_one(v)); }, desync::uncached);
+DESYNC_FN(
+    thrower,
+    [](int) -> int {
+        ++executions;
+        throw std::runtime_error("thrown on purpose");
+    },
+    desync::uncached);
+DESYNC_FN(
+    after_thrower,
+    [](int v) {
+        ++executions;
+        return v;
+    },
+    desync::uncached);
+DESYNC_FN(
+    fails_at_join, [] { after_thrower(thrower(1)); }, desync::uncached);
 
 TEST_CASE("data edges, joins, failures and skipped calls are in the trace and the graph",
           "[trace]") {
@@ -351,8 +384,8 @@ TEST_CASE("data edges, joins, failures and skipped calls are in the trace and th
     for (const auto& call : c) REQUIRE(call.end_ns >= call.begin_ns);
 
     const json doc = json_parser(json_of(log)).parse();
-    REQUIRE(events(doc, "X", "call").size() == 5);      // every call that ran
-    REQUIRE(events(doc, "i", "skipped").size() == 1);   // and the one that did not
+    REQUIRE(events(doc, "X", "call").size() == 5);     // every call that ran
+    REQUIRE(events(doc, "i", "skipped").size() == 1);  // and the one that did not
     REQUIRE(events(doc, "b", "wait").size() == events(doc, "e", "wait").size());
     std::size_t joins = events(doc, "X", "join").size();
     REQUIRE(joins >= 1);  // chain waits at its join for the second plus_one at least
@@ -387,12 +420,15 @@ TEST_CASE("memo hits reported by the memo hooks are marked in every format", "[t
     std::ostringstream dot, svg;
     log.write_dot(dot);
     log.write_svg(svg);
-    REQUIRE(dot.str().find("dashed") != std::string::npos);   // hits are styled apart
+    REQUIRE(dot.str().find("dashed") != std::string::npos);  // hits are styled apart
     REQUIRE(svg.str().find("(hit)") != std::string::npos);
     check_dot_accepts(log, "hit");
 }
 
-DESYNC_FN(slow_inc, [](int v) { ++executions; return v + 1; });
+DESYNC_FN(slow_inc, [](int v) {
+    ++executions;
+    return v + 1;
+});
 DESYNC_FN(twice, [](int v) { return slow_inc(slow_inc(v)); });
 
 // Runs twice(0), then again with the first run's cache installed, if the memo table exists.
@@ -431,24 +467,30 @@ TEST_CASE("a cached rerun: its hits are counted and marked", "[trace][memo]") {
     check_dot_accepts(log, "twice");
 }
 
-DESYNC_FN(sometimes_fails, [](int i) {
-    ++executions;
-    if (i % 3 == 0) throw std::runtime_error("every third call fails");
-    return i;
-}, desync::uncached);
-DESYNC_FN(many_calls, [](int n) {
-    std::vector<desync::lazy<int>> results;
-    for (int i = 0; i < n; ++i) results.push_back(sometimes_fails(i));
-    int failures = 0;
-    for (auto& r : results) {
-        try {
-            r.get();
-        } catch (const std::runtime_error&) {
-            ++failures;
+DESYNC_FN(
+    sometimes_fails,
+    [](int i) {
+        ++executions;
+        if (i % 3 == 0) throw std::runtime_error("every third call fails");
+        return i;
+    },
+    desync::uncached);
+DESYNC_FN(
+    many_calls,
+    [](int n) {
+        std::vector<desync::lazy<int>> results;
+        for (int i = 0; i < n; ++i) results.push_back(sometimes_fails(i));
+        int failures = 0;
+        for (auto& r : results) {
+            try {
+                r.get();
+            } catch (const std::runtime_error&) {
+                ++failures;
+            }
         }
-    }
-    return failures;
-}, desync::uncached);
+        return failures;
+    },
+    desync::uncached);
 
 TEST_CASE("counters match the executions, and count nothing while off", "[trace][counters]") {
     desync::trace::reset_counters();
@@ -547,9 +589,10 @@ TEST_CASE("trace_log::write picks the format by extension; one trace at a time",
     REQUIRE_THROWS_AS(desync::tracing(), desync::error);
     REQUIRE(chain(1).get() == 3);
     const desync::trace_log log = desync::trace::stop();
-    const std::pair<const char*, const char*> formats[] = {
-        {"formats.json", "{"}, {"formats.dot", "digraph"}, {"formats.gv", "digraph"},
-        {"formats.svg", "<svg"}};
+    const std::pair<const char*, const char*> formats[] = {{"formats.json", "{"},
+                                                           {"formats.dot", "digraph"},
+                                                           {"formats.gv", "digraph"},
+                                                           {"formats.svg", "<svg"}};
     for (const auto& [file, start] : formats) {
         log.write(scratch(file));
         std::ifstream in(scratch(file));
@@ -575,9 +618,7 @@ TEST_CASE("the tracing object writes its file; unknown extensions are refused", 
 }
 
 // Run by the next test in a child process with DESYNC_TRACE set; hidden from normal runs.
-TEST_CASE("child: calls traced through the environment", "[.]") {
-    REQUIRE(chain(1).get() == 3);
-}
+TEST_CASE("child: calls traced through the environment", "[.]") { REQUIRE(chain(1).get() == 3); }
 
 TEST_CASE("DESYNC_TRACE traces a program that includes trace_env.hpp, writing files at exit",
           "[trace][env]") {

@@ -2,6 +2,7 @@
 // meaning, and runs verified by what they called. Across builds, tests/variants/verify_program.cpp
 // shows the same with real edits. Every property is proven by counting executions.
 
+#include <unistd.h>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -11,10 +12,10 @@
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
+#include "support/files.hpp"
 
 static const bool configured = (desync::configure({.compute_threads = 2}), true);
 
@@ -46,8 +47,9 @@ namespace y {
 DESYNC_FN(leaf, [](int v) { return v + 2; });
 DESYNC_FN(twin, [](int v) { return leaf(v).get() * 10; });
 }  // namespace y
-DESYNC_FN(both_twins, [](int v) { return x::twin(v).get() * 1000 + y::twin(v).get(); },
-          desync::share_results);
+DESYNC_FN(
+    both_twins, [](int v) { return x::twin(v).get() * 1000 + y::twin(v).get(); },
+    desync::share_results);
 
 TEST_CASE("twins in two namespaces are two functions, within one run too", "[verify]") {
     REQUIRE(configured);
@@ -189,22 +191,16 @@ DESYNC_FN(outer_caller, [](int v) {
 });
 DESYNC_FN(caller_root, [](int v) { return outer_caller(v).get(); });
 
-TEST_CASE("a result whose run called a function unknown to this build is not served",
-          "[verify]") {
+TEST_CASE("a result whose run called a function unknown to this build is not served", "[verify]") {
     namespace cf = desync::detail::cache_format;
     using desync::detail::dep_entry;
     caller_root.clear_cache();
     REQUIRE(caller_root(3).get() == 8);
-    auto dir = std::filesystem::temp_directory_path() /
-               ("desync-test-verify-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto file = dir / "caller.cache";
+    auto file = desync::test::scratch_dir("verify") / "caller.cache";
     caller_root.get_cache().save(file);
     // Rewrite the file: outer_caller's run "called" a function of a hash no build has.
-    std::string const all = [&] {
-        std::ifstream in(file, std::ios::binary);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }();
+    auto const bytes = desync::test::read_all(file);
+    std::string const all(bytes.begin(), bytes.end());
     std::vector<dep_entry> const foreign{{0x0123456789abcdefull, 1, 2}};
     std::uint64_t const id = desync::detail::dep_set::id_of(foreign);
     std::uint64_t const seed = cf::record_seed(cf::format_version, "");
@@ -225,14 +221,13 @@ TEST_CASE("a result whose run called a function unknown to this build is not ser
         cf::finish_record(out, start, seed);
     }
     REQUIRE(rewritten == 1);
-    std::ofstream(file, std::ios::binary | std::ios::trunc).write(out.data(), static_cast<long>(out.size()));
+    desync::test::write_all(file, out);
     desync::cache const c = desync::cache::load(file);
     REQUIRE(c.size() == 2);
     caller_root.set_cache(c);
     runs = 0;
     REQUIRE(caller_root(3).get() == 8);
     REQUIRE(runs == 1);  // outer_caller ran; inner_callee, which called nothing, hit
-    std::filesystem::remove_all(dir);
 }
 
 // ---- enums are keyed by what they mean

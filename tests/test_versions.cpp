@@ -3,7 +3,7 @@
 
 #include <desync/desync.hpp>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 #include <sstream>
 #include <string>
@@ -50,14 +50,14 @@ TEST_CASE("a version round-trips through text, all four fields", "[versions][io]
 
 TEST_CASE("malformed version text sets failbit and invents nothing", "[versions][io]") {
     const char* bad[] = {
-        "",                                      // nothing
-        "0123456789abcdef\n\n1\n",               // a line missing
-        "0123456789abcdeg\n\n1\n0\n",            // not hex
-        "0123456789abcde\n\n1\n0\n",             // too short
-        "0123456789abcdef\n01,02\n1\n0\n",       // minor hashes not 16 digits
-        "0123456789abcdef\n\n0\n0\n",            // major number 0
-        "0123456789abcdef\n\n1\n-1\n",           // negative minor number
-        "0123456789abcdef\n\n1x\n0\n",           // trailing garbage
+        "",                                             // nothing
+        "0123456789abcdef\n\n1\n",                      // a line missing
+        "0123456789abcdeg\n\n1\n0\n",                   // not hex
+        "0123456789abcde\n\n1\n0\n",                    // too short
+        "0123456789abcdef\n01,02\n1\n0\n",              // minor hashes not 16 digits
+        "0123456789abcdef\n\n0\n0\n",                   // major number 0
+        "0123456789abcdef\n\n1\n-1\n",                  // negative minor number
+        "0123456789abcdef\n\n1x\n0\n",                  // trailing garbage
         "0123456789abcdef\n0000000000000001,\n1\n0\n",  // dangling comma
     };
     for (const char* text : bad) {

@@ -41,11 +41,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <desync/detail/cache_format.hpp>
-#include <desync/detail/cache_io.hpp>
-#include <desync/detail/memo_value.hpp>
+#include <desync/detail/cache/header.hpp>
+#include <desync/detail/cache/io.hpp>
+#include <desync/detail/memo/cache.hpp>
+#include <desync/detail/memo/record.hpp>
+#include <desync/detail/memo/value.hpp>
 #include <desync/error.hpp>
-#include <desync/memo.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>

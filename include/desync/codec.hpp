@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The value codec of the cache file (DESIGN §4), driven by the same classification as hashing
+/// The value codec of the cache file (docs/memo.md), driven by the same classification as hashing
 /// (detail/value_kind.hpp). Native endianness and sizes: the cache file's header records them.
 ///
 /// Encoding: bool 1 byte (0/1); integers, characters, enums, float, double: their bytes; long
@@ -18,7 +18,7 @@
 /// recursion is bounded by the type (recursive types are not encodable). Whatever decodes
 /// re-encodes to exactly the bytes it came from.
 
-#include <desync/detail/value_kind.hpp>
+#include <desync/detail/hash/value_kind.hpp>
 
 #include <algorithm>
 #include <array>
@@ -82,8 +82,7 @@ concept clearable = requires(C& c) {
 
 /// A container the decoder can refill: clear() it, then add elements at the end.
 template <class C>
-concept refillable =
-    clearable<C> && (push_backable<C> || hint_insertable<C> || after_insertable<C>);
+concept refillable = clearable<C> &&(push_backable<C> || hint_insertable<C> || after_insertable<C>);
 
 template <class C>
 concept resizable = requires(C& c, std::size_t n) {
@@ -109,7 +108,7 @@ template <class Tuple>
 inline constexpr bool all_mutable_refs_v = false;
 template <class... Ts>
 inline constexpr bool all_mutable_refs_v<std::tuple<Ts...>> =
-    ((std::is_lvalue_reference_v<Ts> && !std::is_const_v<std::remove_reference_t<Ts>>) && ...);
+    ((std::is_lvalue_reference_v<Ts> && !std::is_const_v<std::remove_reference_t<Ts>>)&&...);
 
 template <class T>
 using mutable_fields_t = decltype(adl::mutable_fields(std::declval<T&>()));
@@ -125,7 +124,7 @@ inline constexpr bool same_members_v<std::tuple<As...>, std::tuple<Bs...>> =
 // desync_fields(T&) must tie the same members, writable, as desync_fields(const T&).
 template <class T, class... Seen>
 constexpr bool fields_encodable() {
-    if constexpr (!requires(T& v) { adl::mutable_fields(v); })
+    if constexpr (!requires(T & v) { adl::mutable_fields(v); })
         return false;
     else
         return all_mutable_refs_v<mutable_fields_t<T>> &&
@@ -158,8 +157,8 @@ struct encode_check {
         else if constexpr (k == variant || k == tuple)
             return all_encodable<T, T, Seen...>::value;
         else if constexpr (k == range || k == unordered)
-            return (is_std_array_v<T> || refillable<T>) &&
-                   encode_check<decoded_t<range_element_t<T>>, T, Seen...>::value;
+            return (is_std_array_v<T> ||
+                    refillable<T>)&&encode_check<decoded_t<range_element_t<T>>, T, Seen...>::value;
         else if constexpr (k == aggregate)
             return all_mutable_refs_v<pfr_mutable_fields_t<T>> &&
                    all_encodable<pfr_fields_t<T>, T, Seen...>::value;
@@ -357,7 +356,8 @@ inline bool in_canonical_order(std::span<const std::byte> previous,
 // Sequences whose emplace_back() gives a reference to the element (not vector<bool>'s proxy)
 // decode each element where it stays: no copy, and no element on the stack.
 template <class C, class E>
-concept decodes_in_place = kind_of<C>() == value_kind::range && requires(C& c) {
+concept decodes_in_place = kind_of<C>()
+== value_kind::range&& requires(C& c) {
     { c.emplace_back() } -> std::same_as<E&>;
 };
 
@@ -366,18 +366,18 @@ concept decodes_in_place = kind_of<C>() == value_kind::range && requires(C& c) {
 // decodes, which may be any thread that calls.
 template <class E, bool on_heap = (sizeof(E) > 256)>
 class element_holder {
-  public:
+public:
     E& get() noexcept { return e_; }
 
-  private:
+private:
     E e_{};
 };
 template <class E>
 class element_holder<E, true> {
-  public:
+public:
     E& get() noexcept { return *e_; }
 
-  private:
+private:
     std::unique_ptr<E> e_ = std::make_unique<E>();
 };
 

@@ -3,10 +3,9 @@
 /// Composition: ordering edges (`after`), any callable on the pool (`async`) or waited for
 /// (`sync`), `when_all` / `when_any`, and `batch`, a queue of calls started together.
 
-#include <desync/detail/call.hpp>
-#include <desync/detail/gather.hpp>
-#include <desync/detail/lazy_impl.hpp>
-#include <desync/detail/traits.hpp>
+#include <desync/detail/core/call.hpp>
+#include <desync/detail/core/gather.hpp>
+#include <desync/detail/core/traits.hpp>
 #include <desync/error.hpp>
 #include <desync/lazy.hpp>
 #include <desync/resources.hpp>
@@ -51,19 +50,14 @@ after_t after(const lazy<T>&... lazies) {
 
 namespace detail {
 
-template <class T>
-inline constexpr bool is_call_option_v =
-    std::is_same_v<std::remove_cvref_t<T>, after_t> || std::is_same_v<std::remove_cvref_t<T>, needs>;
-
 template <class Params, class Invoker, class First, class... Rest>
-DESYNC_DETAIL_ALWAYS_INLINE auto make_call_peel(fn_core& callee, Invoker inv,
-                                                call_options&& opts, First&& first,
-                                                Rest&&... rest);
+DESYNC_DETAIL_ALWAYS_INLINE auto make_call_peel(fn_core& callee, Invoker inv, call_options&& opts,
+                                                First&& first, Rest&&... rest);
 
 /// Makes a call, taking leading call options (desync::after, desync::needs) off the arguments.
 template <class Params, class Invoker, class... A>
-DESYNC_DETAIL_ALWAYS_INLINE auto make_call(fn_core& callee, Invoker inv,
-                                           call_options&& opts, A&&... a) {
+DESYNC_DETAIL_ALWAYS_INLINE auto make_call(fn_core& callee, Invoker inv, call_options&& opts,
+                                           A&&... a) {
     if constexpr (sizeof...(A) > 0) {
         return make_call_peel<Params>(callee, std::move(inv), std::move(opts),
                                       std::forward<A>(a)...);
@@ -73,9 +67,8 @@ DESYNC_DETAIL_ALWAYS_INLINE auto make_call(fn_core& callee, Invoker inv,
 }
 
 template <class Params, class Invoker, class First, class... Rest>
-DESYNC_DETAIL_ALWAYS_INLINE auto make_call_peel(fn_core& callee, Invoker inv,
-                                                call_options&& opts, First&& first,
-                                                Rest&&... rest) {
+DESYNC_DETAIL_ALWAYS_INLINE auto make_call_peel(fn_core& callee, Invoker inv, call_options&& opts,
+                                                First&& first, Rest&&... rest) {
     if constexpr (std::is_same_v<std::remove_cvref_t<First>, after_t>) {
         for (const auto& t : first.order.tasks) opts.extra().order.tasks.push_back(t);
         return make_call<Params>(callee, std::move(inv), std::move(opts),
@@ -149,8 +142,10 @@ template <class F, class... A>
 decltype(auto) sync(F&& f, A&&... a) {
     if constexpr (detail::is_lazy_v<F> && sizeof...(A) == 0) {
         using T = detail::unwrap_lazy_t<F>;
-        if constexpr (std::is_void_v<T>) f.get();
-        else return T(f.get());
+        if constexpr (std::is_void_v<T>)
+            f.get();
+        else
+            return T(f.get());
     } else {
         using R = std::invoke_result_t<F, A...>;
         using raw = std::remove_cvref_t<R>;
@@ -172,11 +167,13 @@ template <class... T>
 auto when_all(const lazy<T>&... lazies) {
     using result = std::tuple<detail::slot_t<T>...>;
     std::vector<detail::task_ref<>> inputs{detail::input_task(lazies)...};
-    return detail::make_gather<result>(std::move(inputs), [](const std::vector<detail::task_ref<>>& in) {
-        return [&]<std::size_t... I>(std::index_sequence<I...>) {
-            return result{detail::slot_value<T>(in[I])...};
-        }(std::index_sequence_for<T...>{});
-    });
+    return detail::make_gather<result>(std::move(inputs),
+                                       [](const std::vector<detail::task_ref<>>& in) {
+                                           return [&]<std::size_t... I>(std::index_sequence<I...>) {
+                                               return result{detail::slot_value<T>(in[I])...};
+                                           }
+                                           (std::index_sequence_for<T...>{});
+                                       });
 }
 
 /// A lazy of all values of a range of lazies: lazy<std::vector<T>> (lazy<void> for a range
@@ -188,14 +185,16 @@ auto when_all(const Range& lazies) {
     std::vector<detail::task_ref<>> inputs;
     for (const auto& l : lazies) inputs.push_back(detail::input_task(l));
     using result = std::conditional_t<std::is_void_v<T>, void, std::vector<detail::slot_t<T>>>;
-    return detail::make_gather<result>(std::move(inputs), [](const std::vector<detail::task_ref<>>& in) {
-        if constexpr (!std::is_void_v<T>) {
-            result out;
-            out.reserve(in.size());
-            for (const auto& t : in) out.push_back(detail::slot_value<T>(t));
-            return out;
-        }
-    });
+    return detail::make_gather<result>(std::move(inputs),
+                                       [](const std::vector<detail::task_ref<>>& in) {
+                                           if constexpr (!std::is_void_v<T>) {
+                                               result out;
+                                               out.reserve(in.size());
+                                               for (const auto& t : in)
+                                                   out.push_back(detail::slot_value<T>(t));
+                                               return out;
+                                           }
+                                       });
 }
 
 /// The first call of a set to finish: its position and value.
@@ -219,15 +218,18 @@ auto when_any(const Range& lazies) {
     std::vector<detail::task_ref<>> inputs;
     for (const auto& l : lazies) inputs.push_back(detail::raw_task(l));
     if (inputs.empty()) throw error("desync::when_any: no lazies to wait for");
-    return detail::make_race<any_result<T>>(std::move(inputs), [](std::size_t i, const detail::task_ref<>& t) {
-        if constexpr (std::is_void_v<T>) return any_result<void>{i};
-        else return any_result<T>{i, static_cast<detail::result_task<T>*>(t.get())->value()};
-    });
+    return detail::make_race<any_result<T>>(
+        std::move(inputs), [](std::size_t i, const detail::task_ref<>& t) {
+            if constexpr (std::is_void_v<T>)
+                return any_result<void>{i};
+            else
+                return any_result<T>{i, static_cast<detail::result_task<T>*>(t.get())->value()};
+        });
 }
 
 /// The first of several lazies of one type to finish (see the range form).
 template <class T, class... More>
-    requires(std::is_same_v<T, More> && ...)
+    requires std::conjunction_v<std::is_same<T, More>...>
 auto when_any(const lazy<T>& first, const lazy<More>&... more) {
     return when_any(std::vector<lazy<T>>{first, more...});
 }
@@ -247,8 +249,10 @@ public:
     auto add(const F& f, A&&... a) {
         auto gate = after_t{detail::ordering{{gate_}, true}};
         auto l = [&] {
-            if constexpr (detail::is_desync_function_v<F>) return f(std::move(gate), std::forward<A>(a)...);
-            else return desync::async(f, std::move(gate), std::forward<A>(a)...);
+            if constexpr (detail::is_desync_function_v<F>)
+                return f(std::move(gate), std::forward<A>(a)...);
+            else
+                return desync::async(f, std::move(gate), std::forward<A>(a)...);
         }();
         calls_.push_back(detail::raw_task(l));
         return l;

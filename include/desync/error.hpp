@@ -97,7 +97,7 @@ inline std::exception_ptr combine_errors(std::vector<std::exception_ptr> errors)
 /// An exception thrown by a call that ran on another MPI rank (a `desync::distributed` call):
 /// the original exception's type name and message, and the rank it was thrown on.
 class remote_error : public error {
-  public:
+public:
     /// `type_name` as demangled on the worker ("std::out_of_range"), `message` its what().
     remote_error(std::string type_name, const std::string& message, int rank)
         : error(message),
@@ -108,7 +108,7 @@ class remote_error : public error {
     /// The MPI rank whose call threw.
     int rank() const noexcept { return rank_; }
 
-  private:
+private:
     std::shared_ptr<const std::string> type_name_;  // shared: copying an exception never throws
     int rank_;
 };

@@ -4,11 +4,13 @@
 /// split form `DESYNC_DECLARE` / `DESYNC_DEFINE` for recursion and header/source separation.
 
 #include <desync/compose.hpp>
-#include <desync/detail/call.hpp>
-#include <desync/detail/fn_core.hpp>
-#include <desync/detail/normalize.hpp>
-#include <desync/detail/registry.hpp>
-#include <desync/detail/traits.hpp>
+#include <desync/counters.hpp>
+#include <desync/detail/core/call.hpp>
+#include <desync/detail/core/fn_core.hpp>
+#include <desync/detail/core/traits.hpp>
+#include <desync/detail/memo/hooks.hpp>
+#include <desync/detail/version/normalize.hpp>
+#include <desync/detail/version/registry.hpp>
 #include <desync/hash.hpp>
 #include <desync/lazy.hpp>
 #include <desync/memo.hpp>
@@ -34,6 +36,7 @@ struct core_of final : fn_core {
 
 template <class F>
 struct fn_invoker {
+    using hooks = memo_hooks;
     F* f;
     template <class... P>
     decltype(auto) operator()(P&&... p) const {
@@ -118,10 +121,44 @@ void setup_core(fn_core& c, const captured_source& src, bool named, Opts&&... op
 
 }  // namespace detail
 
+/// What every desync function offers besides its call: its version, its memo tables, its
+/// counters. `Derived` gives core(), the state its copies share.
+template <class Derived>
+class function_base {
+public:
+    /// The current version: hashes of this build's source, numbers relative to set_version.
+    version get_version() const { return detail::current_version(core()); }
+    /// Numbers this build's version relative to `old` (a version saved by an earlier build).
+    void set_version(const version& old) const { detail::set_base_version(core(), old); }
+
+    /// The name given to DESYNC_FN / DESYNC_DECLARE ("" for desync::desync(...) objects).
+    std::string_view name() const noexcept { return core().name; }
+    /// The name qualified by where it was defined ("ns::name"), as its version covers it.
+    std::string qualified_name() const { return core().qualified_name(); }
+
+    /// What the call trees rooted at this function recorded so far, hits included (a snapshot).
+    cache get_cache() const { return detail::get_cache(core()); }
+    /// Installs `c` in place of the installed cache: calls in this function's trees whose
+    /// results it holds return them without running. Safe while calls run.
+    void set_cache(const cache& c) const { detail::set_cache(core(), c); }
+    /// Forgets what this function's trees recorded and what was installed: the next run
+    /// records afresh and runs every call.
+    void clear_cache() const { detail::clear_cache(core()); }
+    /// Bounds this function's memo table (0: no bound); what no longer fits is evicted.
+    void set_cache_limit(const cache_limit& limit) const { detail::set_cache_limit(core(), limit); }
+    /// What happened to this function's calls while counting was on (see desync/trace.hpp).
+    desync::call_counters counters() const noexcept {
+        return detail::read_counters(core().counters);
+    }
+
+private:
+    detail::fn_core& core() const noexcept { return static_cast<const Derived&>(*this).core(); }
+};
+
 /// A desync function: calling it starts a call and returns a lazy at once. Copies share one
 /// state (version, memo tables). Made by desync::desync(...) or DESYNC_FN.
 template <class F>
-class fn {
+class fn : public function_base<fn<F>> {
 public:
     /// The wrapped callable's type.
     using callable_type = F;
@@ -134,31 +171,6 @@ public:
         return detail::make_call<detail::params_of_t<F>>(*core_, invoker(), detail::call_options{},
                                                          std::forward<A>(a)...);
     }
-
-    /// The current version: hashes of this build's source, numbers relative to set_version.
-    version get_version() const { return detail::current_version(*core_.get()); }
-    /// Numbers this build's version relative to `old` (a version saved by an earlier build).
-    void set_version(const version& old) const { detail::set_base_version(*core_.get(), old); }
-
-    /// The name given to DESYNC_FN / DESYNC_DEFINE ("" for desync::desync(...) objects).
-    std::string_view name() const noexcept { return core_->name; }
-    /// The name qualified by where it was defined ("ns::name"), as its version covers it.
-    std::string qualified_name() const { return core_->qualified_name(); }
-
-    /// What the call trees rooted at this function recorded so far, hits included (a snapshot).
-    cache get_cache() const { return detail::get_cache(*core_.get()); }
-    /// Installs `c` in place of the installed cache: calls in this function's trees whose
-    /// results it holds return them without running. Safe while calls run.
-    void set_cache(const cache& c) const { detail::set_cache(*core_.get(), c); }
-    /// Forgets what this function's trees recorded and what was installed: the next run
-    /// records afresh and runs every call.
-    void clear_cache() const { detail::clear_cache(*core_.get()); }
-    /// Bounds this function's memo table (0: no bound); what no longer fits is evicted.
-    void set_cache_limit(const cache_limit& limit) const {
-        detail::set_cache_limit(*core_.get(), limit);
-    }
-    /// What happened to this function's calls while counting was on (see desync/trace.hpp).
-    desync::call_counters counters() const noexcept { return detail::read_counters(core_->counters); }
 
     explicit fn(detail::core_ref core) noexcept : core_(std::move(core)) {}
     /// Internal: the shared state.
@@ -174,8 +186,7 @@ private:
 /// Wraps any callable (a lambda, a function pointer, a function object) as a desync function.
 /// Wrapped in DESYNC_SOURCE(...) a lambda carries its source, and so a version and a memo
 /// table; without a source the function runs desynchronised but is never memoized.
-template <class F, class... Opts>
-    requires(detail::option<Opts> && ...)
+template <class F, detail::option... Opts>
 auto desync(F&& f, Opts&&... opts) {
     using raw = std::remove_cvref_t<F>;
     static_assert(!detail::is_desync_function_v<raw>,
@@ -221,6 +232,7 @@ template <class Sig>
 struct declared_invoker;
 template <class R, class... Args>
 struct declared_invoker<R(Args...)> {
+    using hooks = memo_hooks;
     typed_core<R(Args...)>* core;
     R operator()(Args... args) const { return core->invoke(std::forward<Args>(args)...); }
 };
@@ -255,7 +267,7 @@ struct is_desync_function<declared<Decl, Sig>> : std::true_type {};
 }  // namespace detail
 
 template <class Decl, class R, class... Args>
-class declared<Decl, R(Args...)> {
+class declared<Decl, R(Args...)> : public function_base<declared<Decl, R(Args...)>> {
 public:
     /// The declared signature.
     using signature = R(Args...);
@@ -267,26 +279,6 @@ public:
             Decl::core(), invoker(), detail::call_options{}, std::forward<A>(a)...);
     }
 
-    /// See fn::get_version.
-    version get_version() const { return detail::current_version(Decl::core()); }
-    /// See fn::set_version.
-    void set_version(const version& old) const { detail::set_base_version(Decl::core(), old); }
-    /// The declared name.
-    std::string_view name() const { return Decl::core().name; }
-    /// See fn::qualified_name.
-    std::string qualified_name() const { return Decl::core().qualified_name(); }
-    /// See fn::get_cache.
-    cache get_cache() const { return detail::get_cache(Decl::core()); }
-    /// See fn::set_cache.
-    void set_cache(const cache& c) const { detail::set_cache(Decl::core(), c); }
-    /// See fn::clear_cache.
-    void clear_cache() const { detail::clear_cache(Decl::core()); }
-    /// See fn::set_cache_limit.
-    void set_cache_limit(const cache_limit& limit) const {
-        detail::set_cache_limit(Decl::core(), limit);
-    }
-    /// See fn::counters.
-    desync::call_counters counters() const { return detail::read_counters(Decl::core().counters); }
     /// Internal: the shared state.
     detail::fn_core& core() const { return Decl::core(); }
 
@@ -301,42 +293,41 @@ private:
 
 /// The captured text of a callable defined at `site`, and its major hash, forced to compile
 /// time. Callers stringify with # themselves, so that macros inside a body are hashed as written.
-#define DESYNC_DETAIL_SOURCE_AT(site, name_text, text)                                      \
-    ::desync::detail::captured_source {                                                    \
-        name_text, text,                                                                   \
-            ::std::integral_constant<::std::uint64_t,                                      \
-                                     ::desync::detail::source_hash(site, name_text,        \
-                                                                   text)>::value,          \
-            site                                                                           \
+#define DESYNC_DETAIL_SOURCE_AT(site, name_text, text)                                             \
+    ::desync::detail::captured_source {                                                            \
+        name_text, text,                                                                           \
+            ::std::integral_constant<::std::uint64_t,                                              \
+                                     ::desync::detail::source_hash(site, name_text, text)>::value, \
+            site                                                                                   \
     }
 
 /// A lambda that carries its source text, for desync::desync(DESYNC_SOURCE([](...) { ... })).
-#define DESYNC_SOURCE(...)                                                   \
-    ::desync::detail::make_with_source(                                  \
+#define DESYNC_SOURCE(...)              \
+    ::desync::detail::make_with_source( \
         DESYNC_DETAIL_SOURCE_AT(DESYNC_DETAIL_SITE(), "", #__VA_ARGS__), __VA_ARGS__)
 
 /// Defines, at namespace scope, the desync function `name` from a callable and options.
-#define DESYNC_FN(name, ...)                                                              \
-    inline const auto name = ::desync::detail::make_named_fn(                             \
+#define DESYNC_FN(name, ...)                                  \
+    inline const auto name = ::desync::detail::make_named_fn( \
         DESYNC_DETAIL_SOURCE_AT(DESYNC_DETAIL_SITE(), #name, #__VA_ARGS__), __VA_ARGS__)
 
 /// Declares the desync function `name` with signature `R(Args...)` (define it with
 /// DESYNC_DEFINE in one source file); bodies may name it before the definition.
-#define DESYNC_DECLARE(name, ...)                                        \
-    struct name##_desync_decl {                                          \
-        static ::desync::detail::typed_core<__VA_ARGS__>& core();        \
-    };                                                                   \
+#define DESYNC_DECLARE(name, ...)                                 \
+    struct name##_desync_decl {                                   \
+        static ::desync::detail::typed_core<__VA_ARGS__>& core(); \
+    };                                                            \
     inline constexpr ::desync::declared<name##_desync_decl, __VA_ARGS__> name {}
 
 /// Defines a function declared with DESYNC_DECLARE, from a callable and options.
-#define DESYNC_DEFINE(name, ...)                                                                \
-    [[maybe_unused]] static constexpr ::desync::detail::definition_site name##_desync_site =    \
-        DESYNC_DETAIL_SITE();                                                                   \
-    ::desync::detail::typed_core<::std::remove_cvref_t<decltype(name)>::signature>&             \
-    name##_desync_decl::core() {                                                                \
-        static auto& c = ::desync::detail::make_declared_core<                                  \
-            ::std::remove_cvref_t<decltype(name)>::signature>(                                  \
-            DESYNC_DETAIL_SOURCE_AT(name##_desync_site, #name, #__VA_ARGS__), __VA_ARGS__);     \
-        return c;                                                                               \
-    }                                                                                           \
+#define DESYNC_DEFINE(name, ...)                                                             \
+    [[maybe_unused]] static constexpr ::desync::detail::definition_site name##_desync_site = \
+        DESYNC_DETAIL_SITE();                                                                \
+    ::desync::detail::typed_core<::std::remove_cvref_t<decltype(name)>::signature>&          \
+        name##_desync_decl::core() {                                                         \
+        static auto& c = ::desync::detail::make_declared_core<                               \
+            ::std::remove_cvref_t<decltype(name)>::signature>(                               \
+            DESYNC_DETAIL_SOURCE_AT(name##_desync_site, #name, #__VA_ARGS__), __VA_ARGS__);  \
+        return c;                                                                            \
+    }                                                                                        \
     [[maybe_unused]] static const bool name##_desync_registered = (name##_desync_decl::core(), true)

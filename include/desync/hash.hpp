@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Hashing of argument values (DESIGN §5): one traversal, hash_append style (N3980), into a
+/// Hashing of argument values (docs/hashing.md): one traversal, hash_append style (N3980), into a
 /// 128-bit XXH3 digest, plus stable type identities.
 ///
 /// What a value writes to the stream:
@@ -25,8 +25,8 @@
 /// Refused at compile time: raw, member and smart pointers, nullptr_t, reference_wrapper, and
 /// types with no way to hash. Types are not part of hash_value: the memo key adds type_id<T>().
 
-#include <desync/detail/enum_shape.hpp>
-#include <desync/detail/value_kind.hpp>
+#include <desync/detail/hash/enum_shape.hpp>
+#include <desync/detail/hash/value_kind.hpp>
 #include <desync/xxhash.hpp>
 
 #include <cstddef>

@@ -55,7 +55,7 @@ struct cluster_stats {
 /// The MPI job this process belongs to: MPI_Init_thread in the constructor, MPI_Finalize at
 /// its end. One per process, constructed once (MPI cannot be initialized twice).
 class cluster {
-  public:
+public:
     /// Joins the MPI job (MPI may remove its own arguments from argc and argv) and checks that
     /// every rank runs this same build; if not, rank 0 throws desync::error (the other ranks
     /// print why, and serve() returns EXIT_FAILURE).
@@ -112,7 +112,7 @@ class cluster {
         return s;
     }
 
-  private:
+private:
     cluster(int* argc, char*** argv, options o) {
         if (once().exchange(true))
             throw error(

@@ -3,8 +3,8 @@
 /// Options that follow the callable in `desync::desync(f, options...)`, `DESYNC_FN` and
 /// `DESYNC_DEFINE`: where calls run and whether they may be memoized.
 
-#include <desync/detail/fn_core.hpp>
-#include <desync/detail/memo_key.hpp>
+#include <desync/detail/core/fn_core.hpp>
+#include <desync/detail/memo/key.hpp>
 #include <desync/hash.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
@@ -41,6 +41,14 @@ struct share_results_t {
 /// run identical calls that overlap once: the second waits for the first's result.
 inline constexpr share_results_t share_results{};
 
+/// The type of desync::distributed.
+struct distributed_t {
+    explicit constexpr distributed_t() = default;
+};
+/// On rank 0 of an MPI job (<desync/mpi.hpp>, desync::mpi::cluster), calls that miss the memo
+/// table run on the other ranks; without a cluster of several ranks they run here.
+inline constexpr distributed_t distributed{};
+
 /// Bounds a function's memo table (used by the call trees it is the root of): at most
 /// `entries` results and `bytes` bytes of results (0: no bound); least recently used go first.
 struct cache_limit {
@@ -59,16 +67,12 @@ template <class Executor>
     requires(!std::is_same_v<Executor, pool> &&
              (boost::asio::execution::is_executor<Executor>::value ||
               boost::asio::is_executor<Executor>::value))
-on_t<Executor> on(Executor ex) {
-    return {std::move(ex)};
-}
+on_t<Executor> on(Executor ex) { return {std::move(ex)}; }
 
 /// Run calls on an Asio execution context (io_context, thread_pool) through its executor.
 template <class Context>
     requires requires(Context& c) { c.get_executor(); }
-auto on(Context& context) {
-    return on(context.get_executor());
-}
+auto on(Context& context) { return on(context.get_executor()); }
 
 /// Run calls on a desync::pool (which must outlive the function's calls).
 inline on_t<pool*> on(pool& p) { return {&p}; }
@@ -86,7 +90,11 @@ namespace detail {
 template <class T>
 use_entry make_use(T&& item) {
     using value_t = std::remove_cvref_t<T>;
-    if constexpr (requires { item.core(); requires std::is_base_of_v<fn_core, std::remove_cvref_t<decltype(item.core())>>; }) {
+    if constexpr (requires {
+                      item.core();
+                      requires std::is_base_of_v<fn_core,
+                                                 std::remove_cvref_t<decltype(item.core())>>;
+                  }) {
         fn_core& c = item.core();
         c.retain();  // a desync::desync(...) function's core stays alive while the user does
         return use_entry{&c, {}, std::shared_ptr<const void>(&c, [](const void* p) {
@@ -128,6 +136,7 @@ inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }
 inline void apply_option(fn_core& c, needs n) { c.default_needs = std::move(n); }
 inline void apply_option(fn_core& c, share_results_t) { c.share_results = true; }
+inline void apply_option(fn_core& c, distributed_t) { c.distributed = true; }
 inline void apply_option(fn_core& c, cache_limit l) {
     c.memo_max_entries = l.entries;
     c.memo_max_bytes = l.bytes;
@@ -141,7 +150,9 @@ void apply_option(fn_core& c, on_t<Executor> o) {
 }
 
 template <class T>
-concept option = requires(fn_core& c, T&& t) { apply_option(c, std::forward<T>(t)); };
+concept option = requires(fn_core& c, T&& t) {
+    apply_option(c, std::forward<T>(t));
+};
 
 }  // namespace detail
 }  // namespace desync

@@ -24,9 +24,9 @@ class resources;
 /// What one call needs from a budget: `cpus` units of "cpus" plus any named units.
 /// `from` names the budget; nullptr means desync::default_resources().
 struct needs {
-    long cpus = 0;                                     ///< units of "cpus"
-    std::vector<std::pair<std::string, long>> units{}; ///< other named units, e.g. {"gpus", 1}
-    resources* from = nullptr;                         ///< the budget; default_resources() if null
+    long cpus = 0;                                      ///< units of "cpus"
+    std::vector<std::pair<std::string, long>> units{};  ///< other named units, e.g. {"gpus", 1}
+    resources* from = nullptr;                          ///< the budget; default_resources() if null
 };
 
 namespace detail {
@@ -57,7 +57,8 @@ public:
     /// A budget with these units and capacities.
     resources(std::initializer_list<std::pair<std::string, long>> units) {
         for (const auto& [name, capacity] : units) {
-            if (capacity < 0) throw error("desync::resources: negative capacity for '" + name + "'");
+            if (capacity < 0)
+                throw error("desync::resources: negative capacity for '" + name + "'");
             names_.push_back(name);
             capacity_.push_back(capacity);
         }
@@ -111,7 +112,8 @@ public:
 
 private:
     void add(detail::resource_request& r, std::string_view unit, long amount) {
-        if (amount < 0) throw error("desync::needs: negative amount of '" + std::string(unit) + "'");
+        if (amount < 0)
+            throw error("desync::needs: negative amount of '" + std::string(unit) + "'");
         auto it = std::find(names_.begin(), names_.end(), unit);
         if (it == names_.end())
             throw error("desync::needs: the budget has no unit '" + std::string(unit) + "'");
@@ -147,7 +149,8 @@ private:
 
 /// The default budget: "cpus" = the number of cores.
 inline resources& default_resources() {
-    static resources r{{"cpus", static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))}};
+    static resources r{
+        {"cpus", static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))}};
     return r;
 }
 

@@ -4,7 +4,7 @@
 /// per-thread work queues), the default compute and blocking pools, and adapters for any Asio
 /// executor (an io_context, a thread_pool, a strand).
 
-#include <desync/detail/run.hpp>
+#include <desync/detail/core/run.hpp>
 #include <desync/error.hpp>
 
 #include <boost/asio/post.hpp>
@@ -135,8 +135,8 @@ private:
             std::size_t active = runners_.load(std::memory_order_seq_cst);
             do {
                 if (active >= size_) return;
-            } while (!runners_.compare_exchange_weak(active, active + 1,
-                                                     std::memory_order_seq_cst));
+            } while (
+                !runners_.compare_exchange_weak(active, active + 1, std::memory_order_seq_cst));
             idle_since = {};
         }
     }

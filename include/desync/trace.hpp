@@ -10,13 +10,13 @@
 /// Without changing a program's code: see <desync/trace_env.hpp> (DESYNC_TRACE, DESYNC_PROGRESS).
 
 #include <desync/counters.hpp>
-#include <desync/detail/trace_dot.hpp>
-#include <desync/detail/trace_hooks.hpp>
-#include <desync/detail/trace_json.hpp>
-#include <desync/detail/trace_model.hpp>
-#include <desync/detail/trace_progress.hpp>
-#include <desync/detail/trace_record.hpp>
-#include <desync/detail/trace_svg.hpp>
+#include <desync/detail/trace/dot.hpp>
+#include <desync/detail/trace/hooks.hpp>
+#include <desync/detail/trace/json.hpp>
+#include <desync/detail/trace/model.hpp>
+#include <desync/detail/trace/progress.hpp>
+#include <desync/detail/trace/record.hpp>
+#include <desync/detail/trace/svg.hpp>
 #include <desync/error.hpp>
 
 #include <chrono>
@@ -97,6 +97,7 @@ struct trace_control {
         return *c;
     }
     void apply() noexcept {
+        install_tracer();
         const unsigned mode = (recording ? trace_record_bit : 0u) |
                               (counting ? trace_count_bit : 0u) |
                               (progress ? trace_progress_bit : 0u);

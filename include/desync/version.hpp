@@ -18,10 +18,10 @@ namespace desync {
 /// holds the full hashes of the desync functions it calls (and of the values it `uses`), in
 /// order of first mention. The numbers count changes relative to a base given to set_version.
 struct version {
-    std::uint64_t major_hash = 0;             ///< hash of the name and normalized source
-    std::vector<std::uint64_t> minor_hash;    ///< full hashes of callees and `uses` values
-    int major_version = 1;                    ///< bumped when the function's own source changes
-    int minor_version = 0;                    ///< bumped when only something it calls changes
+    std::uint64_t major_hash = 0;           ///< hash of the name and normalized source
+    std::vector<std::uint64_t> minor_hash;  ///< full hashes of callees and `uses` values
+    int major_version = 1;                  ///< bumped when the function's own source changes
+    int minor_version = 0;                  ///< bumped when only something it calls changes
 
     friend bool operator==(const version&, const version&) = default;
 };
@@ -102,10 +102,12 @@ inline std::istream& operator>>(std::istream& is, version& v) {
     bool ok = lines[0].size() == 16 && detail::parse_number(lines[0], read.major_hash, 16) &&
               detail::parse_minor_list(lines[1], read.minor_hash) &&
               detail::parse_number(lines[2], read.major_version, 10) &&
-              detail::parse_number(lines[3], read.minor_version, 10) &&
-              read.major_version >= 1 && read.minor_version >= 0;
-    if (ok) v = std::move(read);
-    else is.setstate(std::ios::failbit);
+              detail::parse_number(lines[3], read.minor_version, 10) && read.major_version >= 1 &&
+              read.minor_version >= 0;
+    if (ok)
+        v = std::move(read);
+    else
+        is.setstate(std::ios::failbit);
     return is;
 }
 

@@ -429,8 +429,9 @@ hash128 xxh3_128_words(const std::array<u64, W>& w) noexcept {
             return (w[At / 8] >> (8 * (At % 8))) | (w[At / 8 + 1] << (64 - 8 * (At % 8)));
     };
     constexpr secret_reader s{xxh3_default_secret.data()};
-    auto const mix16 = [&]<std::size_t At, std::size_t Sat>(std::integral_constant<std::size_t, At>,
-                                                            std::integral_constant<std::size_t, Sat>) {
+    auto const mix16 = [&]<std::size_t At, std::size_t Sat>(
+                           std::integral_constant<std::size_t, At>,
+                           std::integral_constant<std::size_t, Sat>) {
         constexpr u64 k0 = s.r64(Sat), k1 = s.r64(Sat + 8);
         return mul_fold64(read(std::integral_constant<std::size_t, At>{}) ^ k0,
                           read(std::integral_constant<std::size_t, At + 8>{}) ^ k1);
@@ -448,7 +449,8 @@ hash128 xxh3_128_words(const std::array<u64, W>& w) noexcept {
             acc.hi ^= read(a{}) + read(std::integral_constant<std::size_t, a::value + 8>{});
         };
         (round(std::integral_constant<std::size_t, rounds - 1 - J>{}), ...);
-    }(std::make_index_sequence<rounds>{});
+    }
+    (std::make_index_sequence<rounds>{});
     return xxh3_128_finish(acc, Len, 0);
 }
 

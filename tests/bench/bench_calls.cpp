@@ -25,10 +25,14 @@ unsigned threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // --- empty calls: a body makes 1000 calls that do nothing; its join waits for all of them
 
-DESYNC_FN(nothing, [] {}, desync::uncached);
-DESYNC_FN(make_empty_calls, [](int n) {
-    for (int i = 0; i < n; ++i) nothing();
-}, desync::uncached);
+DESYNC_FN(
+    nothing, [] {}, desync::uncached);
+DESYNC_FN(
+    make_empty_calls,
+    [](int n) {
+        for (int i = 0; i < n; ++i) nothing();
+    },
+    desync::uncached);
 
 void empty_desync(benchmark::State& state) {
     for (auto _ : state) make_empty_calls(calls_per_iteration).get();
@@ -65,12 +69,15 @@ void empty_tbb(benchmark::State& state) {
 // --- recursive fib(30), no cut-off: 2.7 million calls
 
 DESYNC_DECLARE(fib, long(int));
-DESYNC_DEFINE(fib, [](int n) -> long {
-    if (n < 2) return n;
-    auto a = fib(n - 1);
-    auto b = fib(n - 2);
-    return a + b;
-}, desync::uncached);
+DESYNC_DEFINE(
+    fib,
+    [](int n) -> long {
+        if (n < 2) return n;
+        auto a = fib(n - 1);
+        auto b = fib(n - 2);
+        return a + b;
+    },
+    desync::uncached);
 
 void fib_desync(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(fib(static_cast<int>(state.range(0))).get());
@@ -118,15 +125,19 @@ std::uint64_t rounds_per_ms() {
     return rounds;
 }
 
-DESYNC_FN(work_1ms, [](std::uint64_t rounds) { return burn(rounds); }, desync::uncached);
-DESYNC_FN(thousand_calls, [](std::uint64_t rounds) {
-    std::vector<desync::lazy<std::uint64_t>> parts;
-    parts.reserve(1000);
-    for (int i = 0; i < 1000; ++i) parts.push_back(work_1ms(rounds + (i & 1)));
-    std::uint64_t sum = 0;
-    for (auto& p : parts) sum += p.get();
-    return sum;
-}, desync::uncached);
+DESYNC_FN(
+    work_1ms, [](std::uint64_t rounds) { return burn(rounds); }, desync::uncached);
+DESYNC_FN(
+    thousand_calls,
+    [](std::uint64_t rounds) {
+        std::vector<desync::lazy<std::uint64_t>> parts;
+        parts.reserve(1000);
+        for (int i = 0; i < 1000; ++i) parts.push_back(work_1ms(rounds + (i & 1)));
+        std::uint64_t sum = 0;
+        for (auto& p : parts) sum += p.get();
+        return sum;
+    },
+    desync::uncached);
 
 void cpu_desync(benchmark::State& state) {
     const auto rounds = rounds_per_ms();
@@ -151,7 +162,14 @@ BENCHMARK(empty_tbb)->Name("empty_call_x1000/peer:tbb_task_group")->UseRealTime(
 #endif
 BENCHMARK(fib_desync)->Name("fib/desync")->Arg(30)->UseRealTime()->Unit(benchmark::kMillisecond);
 #ifdef DESYNC_HAVE_TBB
-BENCHMARK(fib_tbb)->Name("fib/peer:tbb_task_group")->Arg(30)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(fib_tbb)
+    ->Name("fib/peer:tbb_task_group")
+    ->Arg(30)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 #endif
 BENCHMARK(cpu_desync)->Name("cpu_1ms_x1000/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(cpu_sequential)->Name("cpu_1ms_x1000/peer:sequential")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(cpu_sequential)
+    ->Name("cpu_1ms_x1000/peer:sequential")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);

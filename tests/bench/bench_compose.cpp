@@ -32,8 +32,10 @@ void then_chain_desync(benchmark::State& state) {
 void post_chain(boost::asio::thread_pool& pool, int value, int steps, std::promise<int>& done) {
     boost::asio::post(pool, [&pool, value, steps, &done] {
         int next = add_one(value);
-        if (steps == 1) done.set_value(next);
-        else post_chain(pool, next, steps - 1, done);
+        if (steps == 1)
+            done.set_value(next);
+        else
+            post_chain(pool, next, steps - 1, done);
     });
 }
 
@@ -54,7 +56,8 @@ constexpr int fan = 1000;
 void when_all_desync(benchmark::State& state) {
     std::vector<desync::lazy<int>> parts(fan);
     for (auto _ : state) {
-        for (int i = 0; i < fan; ++i) parts[static_cast<std::size_t>(i)] = desync::async(add_one, i);
+        for (int i = 0; i < fan; ++i)
+            parts[static_cast<std::size_t>(i)] = desync::async(add_one, i);
         auto all = desync::when_all(parts);
         benchmark::DoNotOptimize(all.get().size());
     }

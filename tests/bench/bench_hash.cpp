@@ -1,4 +1,4 @@
-// Hashing argument values against raw XXH3 over the same bytes (DESIGN §8).
+// Hashing argument values against raw XXH3 over the same bytes (docs/benchmarks.md).
 #include <desync/hash.hpp>
 #include <desync/xxhash.hpp>
 

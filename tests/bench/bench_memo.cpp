@@ -12,10 +12,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <desync/desync.hpp>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -42,7 +42,7 @@ void memo_hit_desync(benchmark::State& state) {
 
 // The same hits made by a memoizable body, which a root calls: the body runs every time (its own
 // result is recorded, never installed), and each hit is also noted as one of its children, for a
-// later hit of the body to record in turn (DESIGN §4).
+// later hit of the body to record in turn (docs/memo.md).
 DESYNC_FN(hit_body, [](int n) {
     long sum = 0;
     for (int i = 0; i < n; ++i) sum += hit_leaf(i & (distinct_keys - 1)).get();

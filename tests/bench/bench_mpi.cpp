@@ -230,7 +230,7 @@ int worker_main() {
 
 /// Rank 0's side of a master-worker phase: hands out `calls` calls per iteration.
 class farm_master {
-  public:
+public:
     explicit farm_master(const command& c)
         : c_(c),
           job_(static_cast<std::size_t>(c.args) + 16, 'a'),
@@ -270,7 +270,7 @@ class farm_master {
         }
     }
 
-  private:
+private:
     int workers() const { return the_cluster->size() - 1; }
     void send(int rank, int tag) {
         MPI_Send(job_.data(), static_cast<int>(job_.size()), MPI_BYTE, rank, tag, MPI_COMM_WORLD);

@@ -48,7 +48,7 @@ bool is_modifier(const std::string& part) {
 
 /// Collects every plain (non-aggregate, error-free) run while the console shows it as usual.
 class RatioReporter : public benchmark::ConsoleReporter {
-  public:
+public:
     using ConsoleReporter::ConsoleReporter;
 
     void ReportRuns(const std::vector<Run>& runs) override {
@@ -79,7 +79,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
         out << std::flush;
     }
 
-  private:
+private:
     void record(const Run& run) {
         std::istringstream parts(run.benchmark_name());
         std::string part, name, role;

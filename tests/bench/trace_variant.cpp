@@ -9,16 +9,20 @@
 
 #define DESYNC_BENCH_JOIN2(a, b) desync_bench_##a##_##b
 #define DESYNC_BENCH_JOIN(a, b) DESYNC_BENCH_JOIN2(a, b)
-#define DESYNC_BENCH_EXPORT(type, name)              \
-    extern "C" __attribute__((visibility("default"))) \
-    type DESYNC_BENCH_JOIN(DESYNC_BENCH_VARIANT, name)
+#define DESYNC_BENCH_EXPORT(type, name)                                                            \
+    extern "C" __attribute__((visibility("default"))) type DESYNC_BENCH_JOIN(DESYNC_BENCH_VARIANT, \
+                                                                             name)
 
 namespace {
 
-DESYNC_FN(nothing, [] {}, desync::uncached);
-DESYNC_FN(make_empty_calls, [](int n) {
-    for (int i = 0; i < n; ++i) nothing();
-}, desync::uncached);
+DESYNC_FN(
+    nothing, [] {}, desync::uncached);
+DESYNC_FN(
+    make_empty_calls,
+    [](int n) {
+        for (int i = 0; i < n; ++i) nothing();
+    },
+    desync::uncached);
 
 }  // namespace
 

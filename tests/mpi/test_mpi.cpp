@@ -25,8 +25,8 @@
 #else
 #define CATCH_CONFIG_RUNNER
 #endif
-#include "catch.hpp"
-#include "meeting.hpp"
+#include "support/catch.hpp"
+#include "support/meeting.hpp"
 
 namespace dm = desync::detail::mpi;
 using desync::test::hang_limit;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "catch.hpp"
+#include "support/catch.hpp"
 
 namespace dm = desync::detail::mpi;
 

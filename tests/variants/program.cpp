@@ -23,9 +23,9 @@ DESYNC_FN(step, [](int value) { return inc(value); });
 #elif STEP == 2
 DESYNC_FN(step, [](int value) { return inc(value) * 2; });
 #else
-DESYNC_FN(step, [](int    value)   {
+DESYNC_FN(step, [](int value) {
     // the same body as STEP == 2, with other comments and spacing
-    return inc( value )*2 ;
+    return inc(value) * 2;
 });
 #endif
 
@@ -58,9 +58,13 @@ DESYNC_FN(fib_base, [](int n) { return static_cast<long>(n) + 0; });
 #endif
 DESYNC_DECLARE(fib, long(int));
 #if FIB == 1
-DESYNC_DEFINE(fib, [](int n) -> long { return n < 2 ? fib_base(n).get() : fib(n - 1).get() + fib(n - 2).get(); });
+DESYNC_DEFINE(fib, [](int n) -> long {
+    return n < 2 ? fib_base(n).get() : fib(n - 1).get() + fib(n - 2).get();
+});
 #else
-DESYNC_DEFINE(fib, [](int n) -> long { return n < 2 ? fib_base(n).get() : fib(n - 2).get() + fib(n - 1).get(); });
+DESYNC_DEFINE(fib, [](int n) -> long {
+    return n < 2 ? fib_base(n).get() : fib(n - 2).get() + fib(n - 1).get();
+});
 #endif
 DESYNC_FN(fib_user, [](int n) { return fib(n); });
 
@@ -76,7 +80,8 @@ DESYNC_DEFINE(is_odd, [](int n) -> bool { return n != 0 && is_even(n - 1).get();
 
 // --- a value the body reads from outside, named with desync::uses
 const int threshold = THRESHOLD;
-DESYNC_FN(over, [](int v) { return v > threshold; }, desync::uses(threshold));
+DESYNC_FN(
+    over, [](int v) { return v > threshold; }, desync::uses(threshold));
 
 // --- a function defined in another translation unit
 DESYNC_FN(local_user, [](int v) { return remote(v); });

@@ -58,7 +58,7 @@ struct message {
 
 /// One rank's end of the transport: its communicator and the operations in flight on it.
 class link {
-  public:
+public:
     /// Talks on `comm` (a duplicate of MPI_COMM_WORLD), waiting as `r` says.
     link(MPI_Comm comm, int rank, int size, rhythm r)
         : comm_(comm), rank_(rank), size_(size), rhythm_(r), stats_(size) {}
@@ -173,7 +173,7 @@ class link {
         std::abort();
     }
 
-  private:
+private:
     struct op {
         message msg;
     };

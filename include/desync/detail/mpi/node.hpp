@@ -9,7 +9,7 @@
 #error "<desync/detail/mpi/node.hpp> needs the CMake target desync::mpi (link to it)"
 #endif
 
-#include <desync/detail/cache_format.hpp>
+#include <desync/detail/cache/header.hpp>
 #include <desync/detail/mpi/root.hpp>
 #include <desync/detail/mpi/worker.hpp>
 
@@ -37,7 +37,7 @@ struct node_config {
 
 /// One rank's part in the cluster: its communication thread and what it found at start.
 class node {
-  public:
+public:
     /// Starts the communication thread and waits until MPI runs and the build check is done.
     /// (MPI errors, and an exception from the build digest, end the whole job.)
     node(int* argc, char*** argv, node_config config) : config_(config) {
@@ -77,7 +77,7 @@ class node {
         return EXIT_SUCCESS;
     }
 
-  private:
+private:
     void main(int* argc, char*** argv, std::promise<void>& started) {
 #ifdef PR_SET_TIMERSLACK
         prctl(PR_SET_TIMERSLACK, 1000ul);  // its short sleeps end on time (Linux: 50 us late)

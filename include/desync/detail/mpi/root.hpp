@@ -20,7 +20,7 @@ namespace desync::detail::mpi {
 
 /// Rank 0's communication loop.
 class root_loop {
-  public:
+public:
     /// Sends `q`'s calls over `l` until `stop` is set and every call is answered.
     root_loop(link& l, job_queue& q, const std::atomic<bool>& stop)
         : link_(l), queue_(q), stop_(stop), workers_(static_cast<std::size_t>(l.size())) {}
@@ -51,7 +51,7 @@ class root_loop {
         }
     }
 
-  private:
+private:
     struct worker {
         std::uint64_t slots = 0;
         std::uint64_t busy = 0;

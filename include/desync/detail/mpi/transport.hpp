@@ -27,7 +27,7 @@ namespace desync::detail::mpi {
 /// A mutex, and a condition a communication thread sleeps on between polls until rung. Whoever
 /// gives that thread work does so under mutex() and then calls ring_locked().
 class bell {
-  public:
+public:
     /// Guards the work the communication thread takes, and its sleep.
     std::mutex& mutex() noexcept { return mutex_; }
     /// Wakes the communication thread if it sleeps; `mutex()` must be held.
@@ -49,7 +49,7 @@ class bell {
         sleeping_ = false;
     }
 
-  private:
+private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool sleeping_ = false;
@@ -58,7 +58,7 @@ class bell {
 /// One call handed to the transport on rank 0. The transport never owns a job: it must live
 /// until done() or failed() has returned, or withdraw() has returned true.
 class remote_job {
-  public:
+public:
     remote_job() = default;
     /// A call of the function with full hash `function`, with its encoded arguments.
     remote_job(std::uint64_t function, std::string args)
@@ -76,7 +76,7 @@ class remote_job {
     /// (the transport could not run it). On the communication thread, or inside submit().
     virtual void failed(std::exception_ptr error) noexcept = 0;
 
-  private:
+private:
     friend class job_queue;
     remote_job* prev_ = nullptr;  // rank 0's queue is a list through its jobs
     remote_job* next_ = nullptr;
@@ -87,7 +87,7 @@ class remote_job {
 /// Rank 0's calls not yet sent, oldest first: pushed by any thread, taken by the communication
 /// thread when a worker has a free slot, withdrawn by whoever no longer needs a call.
 class job_queue {
-  public:
+public:
     /// Accepts calls from now on; `active()` turns true.
     void open() {
         std::lock_guard lock(bell_.mutex());
@@ -146,7 +146,7 @@ class job_queue {
     /// Rings when a call is queued; rank 0's communication thread sleeps on it.
     mpi::bell& bell() noexcept { return bell_; }
 
-  private:
+private:
     void link(remote_job* job, std::chrono::steady_clock::time_point now) noexcept {
         job->queued_at_ = now;
         job->queued_ = true;
@@ -193,18 +193,18 @@ inline bool withdraw(remote_job* job) noexcept { return root_queue().withdraw(jo
 
 /// Where a worker's replies go: its communication thread.
 class reply_sink {
-  public:
+public:
     /// Sends the reply to call `id`: a result, or (`failure`) an encoded failure_text.
     virtual void send_reply(std::uint64_t id, std::string bytes, bool failure) noexcept = 0;
 
-  protected:
+protected:
     ~reply_sink() = default;
 };
 
 /// A worker's answer to one call, owed exactly once: done(result) or fail(error), from any
 /// thread. Move it wherever the call runs; a reply destroyed unanswered fails the call.
 class reply {
-  public:
+public:
     reply() noexcept = default;
     /// The answer to call `id`, to be sent through `sink`.
     reply(reply_sink* sink, std::uint64_t id) noexcept : sink_(sink), id_(id) {}
@@ -231,7 +231,7 @@ class reply {
         sink->send_reply(id_, wire::encode_failure(wire::describe(e)), true);
     }
 
-  private:
+private:
     reply_sink* take() {
         if (!sink_) throw error("desync::mpi: a call's reply was already sent");
         return std::exchange(sink_, nullptr);
@@ -256,7 +256,7 @@ using handler = void (*)(std::string args, reply& r);
 
 /// The handlers of this program, by the full hash of their function.
 class handler_table {
-  public:
+public:
     /// Registers `h` for `function`; a second registration of one id keeps the first (one
     /// full hash names one body).
     void add(std::uint64_t function, handler h) {
@@ -281,7 +281,7 @@ class handler_table {
         return xxh3_64(std::string_view(ids), 0x68616e646c657273ull);  // "handlers"
     }
 
-  private:
+private:
     using entry = std::pair<std::uint64_t, handler>;
     mutable std::mutex mutex_;
     std::vector<entry> entries_;  // sorted by id

@@ -21,7 +21,7 @@ namespace desync::detail::mpi {
 
 /// A worker's communication loop, and where its replies go.
 class worker_loop final : public reply_sink {
-  public:
+public:
     /// Takes up to `slots` calls at once over `l`.
     worker_loop(link& l, std::uint64_t slots) : link_(l), slots_(slots) {}
 
@@ -77,7 +77,7 @@ class worker_loop final : public reply_sink {
         bell_.ring_locked();
     }
 
-  private:
+private:
     struct outgoing {
         std::string bytes;
         int tag;

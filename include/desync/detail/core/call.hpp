@@ -1,0 +1,384 @@
+#pragma once
+// One call of a desync function: its stored arguments (values, or inputs from other calls),
+// the edges that start it when those inputs are ready, and the run of its body inside a scope
+// that joins every call the body makes.
+
+#include <desync/detail/core/attributes.hpp>
+#include <desync/detail/core/fn_core.hpp>
+#include <desync/detail/core/hooks.hpp>
+#include <desync/detail/core/run.hpp>
+#include <desync/detail/core/traits.hpp>
+#include <desync/error.hpp>
+#include <desync/resources.hpp>
+#include <desync/scheduler.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace desync::detail {
+
+/// The value the body receives for a stored argument: an input's shared value, or the
+/// stored value itself, moved (each call runs once).
+template <class S>
+passed_t<S> pass_arg(S& stored) noexcept {
+    if constexpr (is_input_v<S>)
+        return stored.task->value();
+    else
+        return std::move(stored);
+}
+
+/// What a call is given besides its arguments: calls to wait for (desync::after) and units to
+/// hold while it runs (desync::needs). Most calls have neither, and then hold no memory: the
+/// options pass through several calls by value, and a hit returns before using them.
+struct call_options {
+    struct extras {
+        ordering order;
+        resource_request res;
+    };
+    std::unique_ptr<extras> x;  // null: no ordering, no units
+
+    call_options() noexcept = default;
+    call_options(ordering order, resource_request res)
+        : x(std::make_unique<extras>(extras{std::move(order), std::move(res)})) {}
+
+    /// The options, to be added to.
+    extras& extra() {
+        if (!x) x = std::make_unique<extras>();
+        return *x;
+    }
+    std::size_t order_size() const noexcept { return x ? x->order.size() : 0; }
+    bool has_res() const noexcept { return x && !x->res.empty(); }
+    ordering take_order() noexcept { return x ? std::move(x->order) : ordering{}; }
+    resource_request take_res() noexcept { return x ? std::move(x->res) : resource_request{}; }
+};
+
+template <class R>
+struct flattened {
+    struct none {};
+    using type = none;
+};
+template <class T>
+struct flattened<lazy<T>> {
+    using type = task_ref<result_task<T>>;
+};
+
+/// A call of `Invoker` with arguments stored as `S...`.
+template <class Invoker, class... S>
+class call_task final : public result_task<call_value_t<Invoker, S...>>, resource_waiter {
+public:
+    using hooks = hooks_of_t<Invoker>;
+    using raw_result = call_result_t<Invoker, S...>;
+    using value_type = call_value_t<Invoker, S...>;
+    static constexpr std::size_t input_count = (std::size_t{0} + ... + (is_input_v<S> ? 1 : 0));
+
+    template <class... A>
+    call_task(core_ref callee, Invoker inv, call_options opts, A&&... a)
+        : result_task<value_type>(input_count + opts.order_size() || opts.has_res()
+                                      ? task_state::pending
+                                      : task_state::queued),
+          callee_(std::move(callee)),
+          inv_(std::in_place, std::move(inv)),
+          args_(std::in_place, std::forward<A>(a)...),
+          order_(opts.take_order()),
+          res_(opts.take_res()) {}
+
+    fn_core& callee() const noexcept { return *callee_.get(); }
+    const std::tuple<S...>& args() const noexcept { return args_.get(); }
+
+    /// Per-call state of its hooks (the memo layer's: its key once computed, when its body
+    /// started).
+    [[no_unique_address]] typename hooks::state memo;
+
+    /// Starts the call: straight onto its executor, or once its inputs are ready.
+    void start() {
+        if (this->state(std::memory_order_relaxed) == task_state::queued) return submit();
+        pending_.store(static_cast<int>(input_count + order_.size()) + 1,
+                       std::memory_order_relaxed);
+        if (trace_hook::on()) {  // before arming: an armed edge may start the call at once
+            for_each_input([&](task_base* in) { trace_hook::get().input(*in, *this); });
+            for (auto& t : order_.tasks) trace_hook::get().input(*t, *this);
+        }
+        order_edges_ = std::vector<edge>(order_.size());
+        std::size_t i = 0;
+        for_each_input([&](task_base* in) { watch(in, input_edges_[i++]); });
+        for (std::size_t k = 0; k < order_.size(); ++k)
+            watch(order_.tasks[k].get(), order_edges_[k]);
+        input_done();  // the start's own count, so no input can start the call while arming
+    }
+
+    void execute() noexcept override {
+        scope sc;
+        tl_frame.sc = &sc;
+        const bool traced = trace_hook::on();
+        if (traced) trace_hook::get().begin(*this);
+        hooks::on_start(*this);
+        std::vector<std::exception_ptr> errors;
+        try {
+            run_body();
+        } catch (...) {
+            errors.push_back(std::current_exception());
+        }
+        tl_frame.sc = nullptr;
+        if (traced) trace_hook::get().joining(*this);
+        auto unread = sc.join([](task_base& child) { hooks::joined(child); });
+        if (errors.empty())
+            errors = std::move(unread);
+        else
+            errors.insert(errors.end(), unread.begin(), unread.end());
+        if (!errors.empty())
+            this->set_error(combine_errors(std::move(errors)));
+        else
+            take_flattened();
+        if (!res_.empty()) res_.budget->release(res_);  // even when the body threw
+        hooks::on_finish(*this);
+        if (traced)
+            trace_hook::get().end(*this, &callee(), hooks::key_of(*this), hooks::unrecorded(*this));
+    }
+
+    task_base* unfinished_input() noexcept override {
+        task_base* found = nullptr;
+        auto check = [&](task_base* in) {
+            if (!found && !in->done()) found = in;
+        };
+        for_each_input(check);
+        for (auto& t : order_.tasks) check(t.get());
+        return found;
+    }
+
+private:
+    struct edge final : continuation {
+        call_task* owner = nullptr;
+        void fire() noexcept override { owner->input_done(); }
+    };
+
+    void submit() {
+        this->retain();  // the executor's reference
+        try {
+            this->executor()->submit(this);
+        } catch (...) {
+            this->release();
+            throw;
+        }
+    }
+
+    template <class Fn>
+    void for_each_input(Fn&& fn) {
+        std::apply([&](auto&... s) { (visit_input(s, fn), ...); }, args_.get());
+    }
+    template <class One, class Fn>
+    static void visit_input(One& one, Fn& fn) {
+        if constexpr (is_input_v<One>) fn(one.task.get());
+    }
+
+    void watch(task_base* in, edge& e) {
+        e.owner = this;
+        if (!in->add_continuation(&e)) input_done();
+    }
+
+    void input_done() noexcept {
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) inputs_ready();
+    }
+
+    // Runs on the thread that finished the last input. A waiter may release this task as soon
+    // as it reads `done`, so finishing here holds a reference of its own.
+    void inputs_ready() noexcept {
+        task_ref<> self = task_ref<>::share(this);
+        if (auto e = first_input_error()) return fail(std::move(e));
+        // A hit finishes the call here (the memo hooks tell the tracer first).
+        if ((input_count || !order_.empty()) && hooks::try_finish_early(*this)) return;
+        if (!res_.empty()) {
+            try {
+                if (!res_.budget->acquire_or_queue(res_, this)) return;  // granted() later
+            } catch (...) {
+                return fail(std::current_exception());
+            }
+        }
+        granted();
+    }
+
+    // Inputs ready and units held: queue the call on its executor.
+    void granted() noexcept override {
+        if (!this->make_queued()) return;
+        try {
+            submit();
+        } catch (...) {  // out of memory while queueing: fail the call rather than lose it
+            if (!res_.empty()) res_.budget->release(res_);
+            fail(std::current_exception());
+        }
+    }
+
+    // Finishes the call with an error without running it (a failed input, no room, no memory).
+    void fail(std::exception_ptr e) noexcept {
+        if (trace_hook::on())
+            trace_hook::get().finished_early(*this, &callee(), hooks::key_of(*this), false);
+        this->set_error(std::move(e));
+        this->complete();
+    }
+
+    std::exception_ptr first_input_error() {
+        std::exception_ptr e;
+        for_each_input([&](task_base* in) {
+            if (!e && in->failed()) e = in->error();
+        });
+        if (order_.propagate_errors)
+            for (auto& t : order_.tasks)
+                if (!e && t->failed()) e = t->error();
+        return e;
+    }
+
+    void run_body() {
+        auto call = [this](auto&... s) -> raw_result {
+            return std::invoke(inv_.get(), pass_arg(s)...);
+        };
+        if constexpr (std::is_void_v<raw_result>) {
+            std::apply(call, args_.get());
+            this->emplace();
+        } else if constexpr (is_lazy_v<raw_result>) {
+            auto returned = std::apply(call, args_.get());
+            flattened_ = access::task(returned);
+            if (!flattened_) throw error("desync: a body returned an empty lazy");
+            flattened_->hand_on_error();
+        } else {
+            this->emplace(std::apply(call, args_.get()));
+        }
+    }
+
+    // A body that returned a lazy yields that lazy's value (no lazy<lazy<T>>).
+    void take_flattened() noexcept {
+        if constexpr (is_lazy_v<raw_result>) {
+            wait_for(flattened_.get());
+            if (flattened_->failed()) return this->set_error(flattened_->error());
+            try {
+                if constexpr (std::is_void_v<value_type>)
+                    this->emplace();
+                else
+                    this->emplace(flattened_->value());
+            } catch (...) {
+                this->set_error(std::current_exception());
+            }
+            flattened_ = {};
+        }
+    }
+
+    core_ref callee_;
+    box<Invoker> inv_;
+    box<std::tuple<S...>> args_;
+    ordering order_;
+    resource_request res_;
+    std::array<edge, input_count> input_edges_{};
+    std::vector<edge> order_edges_;
+    std::atomic<int> pending_{0};
+    typename flattened<raw_result>::type flattened_{};
+};
+
+/// The executor a call of `core` runs on.
+inline executor_slot& executor_for(const fn_core& core) {
+    if (core.exec) return *core.exec;
+    return core.blocking ? static_cast<executor_slot&>(blocking_pool())
+                         : static_cast<executor_slot&>(default_pool());
+}
+
+/// Converts an argument to its stored form. A lazy that becomes an input or is passed on
+/// hands its error to this call: the call reports it, so its own join will not.
+template <class S, class A>
+S make_stored(A&& a) {
+    if constexpr (is_input_v<S>) {
+        auto& t = access::task(a);
+        if (!t) throw error("desync: an empty lazy was passed as an argument");
+        t->hand_on_error();
+        return S{t};
+    } else {
+        if constexpr (is_lazy_v<A>) {
+            if (auto& t = access::task(a)) t->hand_on_error();
+        }
+        return S(std::forward<A>(a));
+    }
+}
+
+/// An argument as the call will store it, for the memo probe: itself when the types agree,
+/// else converted (a string literal given to a std::string parameter).
+template <class S, class A>
+decltype(auto) as_stored(const A& a) {
+    if constexpr (std::is_same_v<S, std::decay_t<A>>)
+        return (a);
+    else
+        return S(a);
+}
+
+/// Makes a call's task, registers it with the running body (or makes it a root call) and
+/// starts it: every call that the memo table did not answer.
+template <class Params, class Invoker, std::size_t... I, class... A>
+DESYNC_DETAIL_NOINLINE auto start_call(std::index_sequence<I...>, fn_core& core, bool root,
+                                       Invoker inv, call_options opts, A&&... a) {
+    using task_t = call_task<Invoker, stored_t<Params, I, A>...>;
+    using value_t = typename task_t::value_type;
+    using hooks = typename task_t::hooks;
+    executor_slot& exec = executor_for(core);
+    task_ref<task_t> t(new task_t(core_ref::share(&core), std::move(inv), std::move(opts),
+                                  make_stored<stored_t<Params, I, A>>(std::forward<A>(a))...));
+    t->set_root(root ? &core : tl_frame.root, root);
+    t->set_executor(&exec);
+    if (!root) {
+        tl_frame.sc->adopt(t.get());
+        hooks::on_spawned(*t);  // after adopt: a registered call is always joined
+    }
+    if (trace_hook::on()) trace_hook::get().spawned(*t, core, tl_frame.task);
+    auto result = access::make<value_t>(task_ref<result_task<value_t>>(t.detach()));
+    auto* started = static_cast<task_t*>(access::task(result).get());
+    try {
+        started->start();
+    } catch (...) {  // out of memory while queueing: the caller sees it, the join must not wait
+        started->hand_on_error();
+        started->set_error(std::current_exception());
+        started->complete();
+        throw;
+    }
+    return result;
+}
+
+/// A call: answered by the memo table where it can be (inline at the call site, so that a
+/// function called from many places hits as fast as one called from one), else started.
+template <class Params, class Invoker, std::size_t... I, class... A>
+DESYNC_DETAIL_ALWAYS_INLINE auto spawn_indexed(std::index_sequence<I...> seq, fn_core& core,
+                                               Invoker inv, call_options&& opts, A&&... a) {
+    using task_t = call_task<Invoker, stored_t<Params, I, A>...>;
+    using value_t = typename task_t::value_type;
+    using hooks = typename task_t::hooks;
+    const bool root = tl_frame.sc == nullptr;
+    if (core.default_needs && !opts.has_res())
+        opts.extra().res = resolve_needs(*core.default_needs);
+    if constexpr (hooks::probes && task_t::input_count == 0 &&
+                  (std::is_constructible_v<stored_t<Params, I, A>, const A&> && ...)) {
+        if (!root && opts.order_size() == 0)
+            if (auto hit = hooks::template probe_values<value_t, stored_t<Params, I, A>...>(
+                    core, tl_frame.root, as_stored<stored_t<Params, I, A>>(a)...);
+                hit.valid())
+                return hit;
+    }
+    return start_call<Params>(seq, core, root, std::move(inv), std::move(opts),
+                              std::forward<A>(a)...);
+}
+
+/// Makes a call: stores the arguments, registers it with the running body (or makes it a root
+/// call), and starts it. `Params` is the callable's parameter list when known (void if not).
+template <class Params, class Invoker, class... A>
+DESYNC_DETAIL_ALWAYS_INLINE auto spawn_with(fn_core& callee, Invoker inv, call_options&& opts,
+                                            A&&... a) {
+    return spawn_indexed<Params>(std::index_sequence_for<A...>{}, callee, std::move(inv),
+                                 std::move(opts), std::forward<A>(a)...);
+}
+
+template <class Params, class Invoker, class... A>
+DESYNC_DETAIL_ALWAYS_INLINE auto spawn(fn_core& callee, Invoker inv, A&&... a) {
+    return spawn_with<Params>(callee, std::move(inv), call_options{}, std::forward<A>(a)...);
+}
+
+}  // namespace desync::detail

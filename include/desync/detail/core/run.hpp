@@ -1,0 +1,159 @@
+#pragma once
+// Running and waiting: the per-thread frame (which body is running here, which memo tables it
+// uses, where its work starts in this worker's deque), the scope that joins a body's calls,
+// and the wait loop that claims, helps or sleeps — never picking up unrelated older work.
+
+#include <desync/detail/core/task.hpp>
+#include <desync/detail/core/work_deque.hpp>
+#include <desync/error.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <vector>
+
+namespace desync::detail {
+
+/// Where calls run: a desync pool, or any Asio executor behind an adapter.
+class executor_slot {
+public:
+    /// Takes over one reference to a queued task and arranges for it to run.
+    virtual void submit(task_base* t) = 0;
+    /// May the calling thread run this executor's queued work itself? (It is one of its
+    /// threads, or holds its strand.) Otherwise a waiter sleeps until the executor runs it.
+    virtual bool claimable_here() const noexcept = 0;
+
+protected:
+    ~executor_slot() = default;
+};
+
+class scope;
+
+/// What the current thread is running. Trivial, so access is a plain thread-local load.
+struct frame {
+    scope* sc = nullptr;          // the running body's scope; nullptr outside any body
+    fn_core* root = nullptr;      // whose memo tables the calls of this tree use
+    task_base* task = nullptr;    // the running task
+    std::uint64_t mark = 0;       // this body's first position in the worker's deque
+    work_deque* deque = nullptr;  // set for the lifetime of a desync pool's worker thread
+    const void* pool = nullptr;   // the pool that worker belongs to
+    bool memo_frame = false;      // the running task keeps a memo frame (see memo_hooks.hpp)
+};
+
+inline thread_local frame tl_frame;
+
+/// Runs a claimed task on this thread, with the frame its call captured.
+inline void run_claimed(task_base* t) noexcept {
+    frame saved = tl_frame;
+    tl_frame.sc = nullptr;
+    tl_frame.root = t->root();
+    tl_frame.task = t;
+    tl_frame.memo_frame = false;
+    if (tl_frame.deque) tl_frame.mark = tl_frame.deque->tail();
+    t->execute();
+    tl_frame = saved;
+    t->complete();
+}
+
+/// Runs one ready call that the current body spawned (above its mark), if there is one.
+inline bool help_own_scope() noexcept {
+    if (!tl_frame.deque) return false;
+    task_base* t = tl_frame.deque->pop_back(tl_frame.mark);
+    if (!t) return false;
+    if (t->try_claim()) run_claimed(t);
+    t->release();
+    return true;
+}
+
+/// Runs or drops every entry the current body left in its worker's deque: calls it made
+/// that are still queued run here; entries of calls already claimed elsewhere are dropped.
+inline void drain_own_scope() noexcept {
+    while (help_own_scope()) {
+    }
+}
+
+/// Waits until `t` is done: claims it if it is queued and may run here, helps its inputs
+/// along, runs the current body's own queued calls, and otherwise sleeps on its state.
+inline void wait_for(task_base* t) noexcept {
+    for (int spins = 0;;) {
+        task_state s = t->state();
+        if (s == task_state::done) return;
+        if (s == task_state::queued && t->executor()->claimable_here() && t->try_claim()) {
+            // The newest entry of this worker's deque is usually the call being claimed: take
+            // the entry too, so no stale entry keeps the task alive.
+            bool popped = tl_frame.deque && tl_frame.deque->pop_back_if(t, tl_frame.mark);
+            run_claimed(t);
+            if (popped) t->release();
+            return;
+        }
+        if (s == task_state::pending) {
+            if (task_base* input = t->unfinished_input()) {
+                wait_for(input);
+                continue;
+            }
+        }
+        if (help_own_scope()) {
+            spins = 0;
+            continue;
+        }
+        if (++spins < 100) {
+            cpu_relax();
+            continue;
+        }
+        t->wait_change(s);
+        spins = 0;
+    }
+}
+
+/// The calls one body made. Joining waits for all of them and collects the errors nobody read.
+/// The first few live inline: most bodies make a handful of calls.
+class scope {
+public:
+    scope() = default;
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+    ~scope() { release_all(); }
+
+    void adopt(task_base* t) {
+        if (size_ == inline_capacity && more_.size() == more_.capacity()) more_.reserve(64);
+        t->retain();
+        if (size_ < inline_capacity)
+            first_[size_] = t;
+        else
+            more_.push_back(t);
+        ++size_;
+    }
+
+    /// Waits for every call of this scope, in the order they were made, and hands each, once
+    /// finished, to `finished(task_base&)` (noexcept).
+    template <class Finished>
+    std::vector<std::exception_ptr> join(Finished&& finished) noexcept {
+        if (size_) drain_own_scope();
+        std::vector<std::exception_ptr> errors;
+        for (std::size_t i = 0; i < size_; ++i) {
+            task_base* child = at(i);
+            wait_for(child);
+            finished(*child);
+            if (auto e = child->claim_unreported_error()) errors.push_back(std::move(e));
+        }
+        release_all();
+        return errors;
+    }
+
+private:
+    static constexpr std::size_t inline_capacity = 4;
+
+    task_base* at(std::size_t i) const noexcept {
+        return i < inline_capacity ? first_[i] : more_[i - inline_capacity];
+    }
+    void release_all() noexcept {
+        for (std::size_t i = 0; i < size_; ++i) at(i)->release();
+        size_ = 0;
+        more_.clear();
+    }
+
+    std::size_t size_ = 0;
+    task_base* first_[inline_capacity];
+    std::vector<task_base*> more_;
+};
+
+}  // namespace desync::detail

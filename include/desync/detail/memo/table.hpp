@@ -1,0 +1,491 @@
+#pragma once
+// The memo table of a root function (docs/memo.md). One map of slots, sharded by key so that
+// probes on different threads rarely meet on a lock; each slot holds what was installed
+// (set_cache, or a loaded file's record until its first probe decodes it) and what this run
+// recorded, often the same shared value. Bounded tables evict by a use stamp: the least
+// recently used go first, in batches of 1/16 of the bound so that eviction costs O(1) per
+// insertion on average.
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <desync/detail/core/fn_core.hpp>
+#include <desync/detail/core/task.hpp>
+#include <desync/detail/core/work_deque.hpp>
+#include <desync/detail/memo/map.hpp>
+#include <desync/detail/memo/quick.hpp>
+#include <desync/detail/memo/value.hpp>
+#include <desync/xxhash.hpp>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace desync::detail {
+
+/// share_results: a call in flight, and the type_tag of its result.
+struct running_call {
+    task_ref<> task;
+    const void* tag = nullptr;
+};
+
+/// What one key holds.
+struct memo_slot {
+    value_ptr installed;       // served to probes
+    record_ptr blob;           // installed, but still the bytes of a loaded file's record
+    value_ptr recorded;        // recorded by this run: what get_cache() returns
+    record_ptr recorded_blob;  // or an undecoded record, recorded by a hit on a call above it
+    std::uint64_t stamp = 0;
+    std::size_t bytes = 0;    // counted in the table's total
+    std::uint32_t quick = 0;  // its quick cell's number + 1, or 0 (memo_quick.hpp)
+
+    /// Moves the values into `out` (to release them later, out of a lock).
+    void move_values_to(memo_slot& out) noexcept {
+        out.installed = std::move(installed), out.blob = std::move(blob);
+        out.recorded = std::move(recorded), out.recorded_blob = std::move(recorded_blob);
+    }
+    void drop() noexcept {
+        memo_slot gone;
+        move_values_to(gone);
+    }
+
+    bool empty() const noexcept { return !has_installed() && !has_recorded(); }
+    bool has_installed() const noexcept { return installed || blob; }
+    bool has_recorded() const noexcept { return recorded || recorded_blob; }
+    std::size_t size() const noexcept {
+        auto record_size = [](const record_ptr& r) {
+            return cache_format::record_view{r.get()}.value().size();
+        };
+        std::size_t n = blob ? record_size(blob) : installed ? installed->bytes : 0;
+        if (recorded && recorded != installed) n += recorded->bytes;
+        if (recorded_blob && recorded_blob != blob) n += record_size(recorded_blob);
+        return n;
+    }
+};
+
+struct alignas(64) memo_shard {
+    memo_lock lock;
+    memo_map<memo_slot> slots;
+    std::unordered_map<hash128, running_call> running;  // share_results: calls in flight
+};
+
+/// What a probe found: a hit (whose value the probe's `take` received), or with share_results
+/// the identical call in flight, or nothing.
+struct memo_found {
+    bool hit = false;
+    std::uint64_t saved_ns = 0;  // what the hit saves: the original call's run time
+    task_ref<> running;
+    value_ptr first_use;  // a hit on a value this run had not recorded: record its subtree
+    const dep_set* deps = nullptr;  // a hit: what the run that made its value called
+};
+
+class memo_table {
+public:
+    static constexpr std::size_t shard_count = 16;
+
+    memo_table(std::size_t max_entries, std::size_t max_bytes) noexcept
+        : max_entries_(max_entries), max_bytes_(max_bytes) {}
+
+    memo_shard& shard(const hash128& key) noexcept { return shards_[key.high >> 60]; }
+
+    /// True while nothing is installed: a probe without share_results can only miss.
+    bool nothing_installed() const noexcept {
+        return installed_.load(std::memory_order_relaxed) == 0;
+    }
+    std::size_t entries() const noexcept { return entries_.load(std::memory_order_relaxed); }
+    std::size_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
+
+    /// Looks `key` up for a call whose result type has type_tag `tag`: the installed value
+    /// (decoding a loaded record with `decode` on first use), then, with `share`, this run's
+    /// value and the identical call in flight. A hit is recorded, and its value handed to
+    /// `take(const value_ptr&)`, under the shard's lock: `take` copies what it needs. With
+    /// `quick` (the key's inputs, for a quick value), a hit gives later ones a quick cell.
+    template <class Take, class Decode>
+    memo_found find(const hash128& key, const void* tag, bool share, Take&& take, Decode&& decode,
+                    const quick_inputs* quick = nullptr) {
+        memo_shard& sh = shard(key);
+        record_ptr blob;
+        memo_found found;
+        {
+            std::lock_guard g(sh.lock);
+            found = find_locked(sh, key, tag, share, take, blob, quick);
+        }
+        if (blob) {
+            found.first_use = decode(blob.get());
+            decoded(sh, key, blob, found.first_use);
+            if (!found.first_use || !deps_hold(found.first_use->deps)) return {};
+            take(found.first_use);
+            found.hit = true;
+            found.saved_ns = found.first_use->duration_ns;
+            found.deps = found.first_use->deps;
+        }
+        if (found.first_use && !found.first_use->children.empty()) {
+            record_subtree(*found.first_use);
+            touch(key);
+        }
+        return found;
+    }
+
+    /// A hit on a quick value (quick_value_v) without a lock: true, with its bytes and its key,
+    /// if the key `in` names holds an installed value that this run has recorded already.
+    /// False means only "take the lock and look" (find).
+    DESYNC_DETAIL_ALWAYS_INLINE bool find_quick(const quick_inputs& in, quick_bytes& out,
+                                                hash128& key, std::uint32_t& deps) const noexcept {
+        return !bounded() && quick_.read(in, out, key, deps);
+    }
+
+    /// Records this run's result for `key`.
+    void record(const hash128& key, value_ptr v) {
+        if (too_big(*v)) return;  // it would only evict everything else
+        memo_shard& sh = shard(key);
+        {
+            std::lock_guard g(sh.lock);
+            edit(sh, key, [&](memo_slot& s) {
+                std::swap(s.recorded, v);  // the old value, if any, goes after the lock
+                s.recorded_blob = {};
+                s.stamp = next_stamp();
+            });
+        }
+        evict_if_over();
+    }
+
+    /// Replaces what is installed by `c`'s entries.
+    void install(const cache_data& c) {
+        std::lock_guard g(install_mutex_);
+        edit_all([](memo_slot& slot) { slot.installed = {}, slot.blob = {}; });
+        for (const made_entry& e : c.made) install_one(e.key, e.value, {});
+        for (const record_ptr& r : c.read)
+            install_one(cache_format::record_view{r.get()}.key(), {}, r);
+        evict_if_over();
+    }
+
+    /// Forgets everything recorded and installed (calls in flight stay shared).
+    void clear() {
+        std::lock_guard g(install_mutex_);
+        edit_all([](memo_slot& slot) { slot.drop(); });
+    }
+
+    /// What this run recorded, least recently used first.
+    cache_data recorded() {
+        struct item {
+            std::uint64_t stamp;
+            made_entry made;
+            record_ptr read;
+        };
+        std::vector<item> all;
+        all.reserve(entries());
+        for (memo_shard& sh : shards_) {
+            std::lock_guard l(sh.lock);
+            sh.slots.for_each([&](const hash128& key, memo_slot& s) {
+                if (s.has_recorded()) all.push_back({s.stamp, {key, s.recorded}, s.recorded_blob});
+            });
+        }
+        std::sort(all.begin(), all.end(),
+                  [](const item& a, const item& b) { return a.stamp < b.stamp; });
+        cache_data out;
+        for (item& i : all) {
+            if (i.made.value)
+                out.made.push_back(std::move(i.made));
+            else
+                out.read.push_back(std::move(i.read));
+        }
+        return out;
+    }
+
+    /// Bounds the table (0: no bound) and evicts what no longer fits.
+    void set_limit(std::size_t max_entries, std::size_t max_bytes) {
+        max_entries_.store(max_entries, std::memory_order_relaxed);
+        max_bytes_.store(max_bytes, std::memory_order_relaxed);
+        evict_if_over();
+    }
+
+    /// share_results: `t` (whose result type has type_tag `tag`) computes `key` from now on,
+    /// unless another call already does. The entry goes when `t` finishes.
+    bool start_running(const hash128& key, task_base* t, const void* tag);
+
+    /// Forgets that `t` computes `key` (it finished).
+    void stop_running(const hash128& key, const task_base* t) noexcept {
+        memo_shard& sh = shard(key);
+        task_ref<> gone;  // released after the lock
+        std::lock_guard g(sh.lock);
+        auto it = sh.running.find(key);
+        if (it == sh.running.end() || it->second.task.get() != t) return;
+        gone = std::move(it->second.task);
+        sh.running.erase(it);
+    }
+
+private:
+    template <class Take>
+    memo_found find_locked(memo_shard& sh, const hash128& key, const void* tag, bool share,
+                           Take& take, record_ptr& blob, const quick_inputs* quick) {
+        if (memo_slot* found = sh.slots.find(key)) {
+            memo_slot& s = *found;
+            // A value is served only if this build still has every function its run called
+            // (verified once per set of functions, then remembered).
+            if (s.installed && s.installed->tag == tag && deps_hold(s.installed->deps)) {
+                memo_found found{true, s.installed->duration_ns, {}, {}, s.installed->deps};
+                if (s.recorded != s.installed) found.first_use = s.installed;
+                served(sh, s);
+                take(s.installed);
+                // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
+                // recorded too, which find does before this probe returns.
+                if constexpr (Take::quick)
+                    if (quick && !bounded()) {
+                        const dep_set* d = s.installed->deps;
+                        s.quick = quick_.fill(*quick, key, Take::bytes_of(*s.installed),
+                                              d ? d->index() : 0, s.quick);
+                    }
+                return found;
+            }
+            if (s.blob) {
+                blob = s.blob;
+                return {};
+            }
+            if (share && s.recorded && s.recorded->tag == tag && deps_hold(s.recorded->deps)) {
+                if (bounded()) s.stamp = next_stamp();
+                take(s.recorded);
+                return {true, s.recorded->duration_ns, {}, {}, s.recorded->deps};
+            }
+        }
+        if (share)
+            if (auto it = sh.running.find(key);
+                it != sh.running.end() && it->second.tag == tag && !it->second.task->done())
+                return {false, 0, it->second.task, {}};
+        return {};
+    }
+
+    // A hit on the installed value: recorded too (sharing the value), and used now. An
+    // unbounded table stamps only an entry's first hit (later ones may take no lock), so that
+    // a bound set later evicts by first use in this run, not by when the entry was installed.
+    void served(memo_shard& sh, memo_slot& s) {
+        if (s.recorded != s.installed)
+            edit_at(sh, &s, [this](memo_slot& slot) {
+                slot.recorded = slot.installed;
+                slot.recorded_blob = {};
+                slot.stamp = next_stamp();
+            });
+        else if (bounded())
+            s.stamp = next_stamp();
+    }
+
+    // The entry a hit used is more recent than the children its hit recorded after it.
+    void touch(const hash128& key) {
+        memo_shard& sh = shard(key);
+        std::lock_guard g(sh.lock);
+        if (memo_slot* s = sh.slots.find(key)) s->stamp = next_stamp();
+    }
+
+    // A hit used what the value was made from: records the installed results of its children,
+    // and of theirs, down to results this run has recorded already (whose own were recorded
+    // with them).
+    void record_subtree(const memo_value& from) {
+        std::vector<hash128> todo(from.children.begin(), from.children.end());
+        while (!todo.empty()) {
+            hash128 const key = todo.back();
+            todo.pop_back();
+            memo_shard& sh = shard(key);
+            std::lock_guard g(sh.lock);
+            memo_slot* s = sh.slots.find(key);
+            if (!s || s->has_recorded() || !s->has_installed()) continue;
+            if (s->installed) {
+                todo.insert(todo.end(), s->installed->children.begin(),
+                            s->installed->children.end());
+            } else {
+                cache_format::record_view const r{s->blob.get()};
+                for (std::size_t i = 0; i < r.children(); ++i) todo.push_back(r.child(i));
+            }
+            edit_at(sh, s, [&](memo_slot& slot) {
+                slot.recorded = slot.installed;
+                slot.recorded_blob = slot.installed ? record_ptr{} : slot.blob;
+                slot.stamp = next_stamp();
+            });
+        }
+    }
+
+    // After decoding a record outside the lock: install the value in its place, or drop the
+    // record if it did not decode. If set_cache replaced the record meanwhile, the hit is
+    // served all the same, so this run records its value unless it holds one for the key.
+    void decoded(memo_shard& sh, const hash128& key, const record_ptr& blob, const value_ptr& v) {
+        {
+            std::lock_guard g(sh.lock);
+            memo_slot* found = sh.slots.find(key);
+            if (found && found->blob == blob)
+                edit_at(sh, found, [&](memo_slot& s) {
+                    s.blob = {};
+                    s.installed = v;
+                    if (v) s.recorded = v, s.stamp = next_stamp();
+                    if (v || s.recorded_blob == blob) s.recorded_blob = {};
+                });
+            else if (v && !(found && found->recorded) && !too_big(*v))
+                edit(sh, key, [&](memo_slot& s) {
+                    s.recorded = v, s.recorded_blob = {};
+                    s.stamp = next_stamp();
+                });
+        }
+        evict_if_over();  // the decoded value may count for more than its record did
+    }
+
+    void install_one(const hash128& key, value_ptr v, record_ptr blob) {
+        memo_shard& sh = shard(key);
+        std::lock_guard g(sh.lock);
+        edit(sh, key, [&](memo_slot& s) {
+            s.installed = std::move(v);
+            s.blob = std::move(blob);
+            s.stamp = next_stamp();
+        });
+    }
+
+    // Applies `change` to every slot, shard by shard, and removes the slots it left empty.
+    template <class Change>
+    void edit_all(Change change) {
+        for (memo_shard& sh : shards_) {
+            std::lock_guard l(sh.lock);
+            sh.slots.for_each(
+                [&](const hash128&, memo_slot& s) { edit_at(sh, &s, change, false); });
+            sh.slots.retain_if([](const memo_slot& s) { return !s.empty(); });
+        }
+    }
+
+    template <class Change>
+    void edit(memo_shard& sh, const hash128& key, Change&& change) {
+        if (memo_slot* s = sh.slots.try_emplace(key).first) edit_at(sh, s, change);
+    }
+
+    // Applies `change` to a slot and keeps the totals; a slot left empty goes, unless the
+    // caller removes empty slots itself (`erase_empty` false). Its quick cell goes first.
+    // Shard locked.
+    template <class Change>
+    void edit_at(memo_shard& sh, memo_slot* slot, Change&& change, bool erase_empty = true) {
+        memo_slot& s = *slot;
+        if (s.quick) quick_.forget(std::exchange(s.quick, 0), sh.slots.key_of(slot));
+        bool const had = s.has_installed();
+        bool const existed = !s.empty();
+        change(s);
+        std::size_t const now = s.empty() ? 0 : s.size();
+        bytes_.fetch_add(now - s.bytes, std::memory_order_relaxed);  // modular: may shrink
+        s.bytes = now;
+        if (s.has_installed() != had)
+            installed_.fetch_add(had ? std::size_t(-1) : 1, std::memory_order_relaxed);
+        if (existed != !s.empty())
+            entries_.fetch_add(existed ? std::size_t(-1) : 1, std::memory_order_relaxed);
+        if (s.empty() && erase_empty) sh.slots.erase(slot);
+    }
+
+    // A value larger than the byte bound is not recorded: it would only evict everything else.
+    bool too_big(const memo_value& v) const noexcept {
+        std::size_t const max_bytes = max_bytes_.load(std::memory_order_relaxed);
+        return max_bytes && v.bytes > max_bytes;
+    }
+    DESYNC_DETAIL_ALWAYS_INLINE bool bounded() const noexcept {
+        return max_entries_.load(std::memory_order_relaxed) ||
+               max_bytes_.load(std::memory_order_relaxed);
+    }
+    std::uint64_t next_stamp() noexcept {
+        return epoch_.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    bool over(std::size_t max_entries, std::size_t max_bytes) const noexcept {
+        return (max_entries && entries() > max_entries) || (max_bytes && bytes() > max_bytes);
+    }
+    void evict_if_over() {
+        if (over(max_entries_.load(std::memory_order_relaxed),
+                 max_bytes_.load(std::memory_order_relaxed)))
+            evict();
+    }
+
+    struct victim {
+        std::uint64_t stamp;
+        hash128 key;
+    };
+
+    void evict();
+    bool evict_one(const victim& v);
+
+    std::array<memo_shard, shard_count> shards_;
+    quick_cells quick_;  // small values served without a lock
+    std::atomic<std::uint64_t> epoch_{0};
+    std::atomic<std::size_t> entries_{0};
+    std::atomic<std::size_t> bytes_{0};
+    std::atomic<std::size_t> installed_{0};
+    std::atomic<std::size_t> max_entries_;
+    std::atomic<std::size_t> max_bytes_;
+    std::mutex evict_mutex_;
+    std::mutex install_mutex_;
+};
+
+/// Removes a running entry when its call finishes.
+struct running_entry final : continuation {
+    memo_table* table;
+    hash128 key;
+    task_base* task;
+    running_entry(memo_table* tb, const hash128& k, task_base* t) : table(tb), key(k), task(t) {}
+    void fire() noexcept override {
+        table->stop_running(key, task);
+        delete this;
+    }
+};
+
+inline bool memo_table::start_running(const hash128& key, task_base* t, const void* tag) {
+    memo_shard& sh = shard(key);
+    {
+        std::lock_guard g(sh.lock);
+        auto [it, fresh] = sh.running.try_emplace(key);
+        if (!fresh && it->second.task && !it->second.task->done())
+            return it->second.task.get() == t;
+        it->second = running_call{task_ref<>::share(t), tag};
+    }
+    auto* e = new running_entry(this, key, t);
+    if (!t->add_continuation(e)) e->fire();  // it finished meanwhile
+    return true;
+}
+
+// Evicts the least recently used entries until the table is 1/16 under its bounds (exactly at
+// them for bounds under 16), so that a full table does not scan itself on every insertion.
+inline void memo_table::evict() {
+    std::lock_guard g(evict_mutex_);
+    std::size_t const max_entries = max_entries_.load(std::memory_order_relaxed);
+    std::size_t const max_bytes = max_bytes_.load(std::memory_order_relaxed);
+    if (!over(max_entries, max_bytes)) return;
+    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    std::size_t const keep_entries = max_entries ? max_entries - max_entries / 16 : none;
+    std::size_t const keep_bytes = max_bytes ? max_bytes - max_bytes / 16 : none;
+    std::vector<victim> all;
+    all.reserve(entries());
+    for (memo_shard& sh : shards_) {
+        std::lock_guard l(sh.lock);
+        sh.slots.for_each([&](const hash128& key, memo_slot& s) { all.push_back({s.stamp, key}); });
+    }
+    std::sort(all.begin(), all.end(),
+              [](const victim& a, const victim& b) { return a.stamp < b.stamp; });
+    for (const victim& v : all) {
+        if (entries() <= keep_entries && bytes() <= keep_bytes) break;
+        evict_one(v);
+    }
+}
+
+// Evicts an entry unless it was used since it was chosen.
+inline bool memo_table::evict_one(const victim& v) {
+    memo_shard& sh = shard(v.key);
+    memo_slot gone;  // its values are released after the lock
+    std::lock_guard g(sh.lock);
+    memo_slot* found = sh.slots.find(v.key);
+    if (!found || found->stamp != v.stamp) return false;
+    edit_at(sh, found, [&](memo_slot& s) { s.move_values_to(gone); });
+    return true;
+}
+
+/// The tables of a root function, made at first use.
+inline memo_table& tables_of(fn_core& root) {
+    if (memo_table* t = root.memo_tables.load(std::memory_order_acquire)) return *t;
+    std::call_once(root.memo_once, [&] {
+        auto t = std::make_shared<memo_table>(root.memo_max_entries, root.memo_max_bytes);
+        root.memo_owner = t;
+        root.memo_tables.store(t.get(), std::memory_order_release);
+    });
+    return *root.memo_tables.load(std::memory_order_acquire);
+}
+
+}  // namespace desync::detail

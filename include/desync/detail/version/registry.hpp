@@ -1,0 +1,206 @@
+#pragma once
+// Named desync functions, and the resolution of versions: which functions a body names, and
+// the Merkle hash over them, so that a change anywhere below a function changes its full hash.
+
+#include <desync/detail/core/fn_core.hpp>
+#include <desync/detail/version/normalize.hpp>
+#include <desync/xxhash.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace desync::detail {
+
+class registry {
+public:
+    static registry& get() {
+        static registry r;
+        return r;
+    }
+
+    /// Makes a named function findable from the text of other bodies.
+    void add(fn_core& f) {
+        std::lock_guard lock(mutex_);
+        f.registered = true;
+        ++generation_;
+        auto& same = by_name_[f.name];
+        same.push_back(&f);
+        // Several namespaces may define one name; order them by content, not by the static
+        // initialization order, so resolution gives the same hashes in every build.
+        std::sort(same.begin(), same.end(), [](const fn_core* a, const fn_core* b) {
+            return a->major_hash != b->major_hash ? a->major_hash < b->major_hash
+                                                  : a->source < b->source;
+        });
+    }
+
+    /// Lists a function with a version that no body can name (a DESYNC_SOURCE object), so that
+    /// a recorded run that called it can be verified; forgotten when the function goes.
+    void add_unnamed(fn_core& f) {
+        std::lock_guard lock(mutex_);
+        f.registered = true;
+        ++generation_;
+        unnamed_.insert(&f);
+    }
+
+    /// Computes the full and minor hashes of `f` and of everything it reaches (once).
+    void resolve(fn_core& f) {
+        if (f.resolved.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(mutex_);
+        resolve_locked(f);
+    }
+
+    /// Whether a function of this build has the full hash `h`: a recorded run that called a
+    /// function of that hash called exactly this code. Resolves every listed function first
+    /// when `h` is not among those resolved so far.
+    bool known(std::uint64_t h) {
+        std::lock_guard lock(mutex_);
+        if (known_.count(h)) return true;
+        if (all_resolved_ == generation_) return false;
+        for (auto& [name, same] : by_name_)
+            for (fn_core* f : same) resolve_locked(*f);
+        for (fn_core* f : unnamed_) resolve_locked(*f);
+        all_resolved_ = generation_;
+        return known_.count(h) != 0;
+    }
+
+    /// Changes each time a function is listed: a hash unknown at one generation may be known
+    /// at a later one.
+    std::uint64_t generation() {
+        std::lock_guard lock(mutex_);
+        return generation_;
+    }
+
+    /// The desync functions and `uses` entries `f` depends on, in order of first mention.
+    std::vector<fn_core*> callees(const fn_core& f) const {
+        std::vector<fn_core*> out;
+        auto add_unique = [&](fn_core* c) {
+            if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+        };
+        for (std::string_view id : identifiers(f.source))
+            if (auto it = by_name_.find(id); it != by_name_.end())
+                for (fn_core* c : it->second) add_unique(c);
+        for (const use_entry& u : f.uses)
+            if (u.fn) add_unique(u.fn);
+        return out;
+    }
+
+private:
+    // Tarjan's strongly connected components: callees are finished before their callers, and
+    // a cycle (recursion, mutual recursion) is hashed as one unit.
+    struct tarjan {
+        explicit tarjan(registry& r) : reg(r) {}
+        registry& reg;
+        std::unordered_map<fn_core*, int> index, low;
+        std::vector<fn_core*> stack;
+        std::unordered_map<fn_core*, bool> on_stack;
+        int next = 0;
+
+        void visit(fn_core& f) {
+            index[&f] = low[&f] = next++;
+            stack.push_back(&f);
+            on_stack[&f] = true;
+            for (fn_core* c : reg.callees(f)) {
+                if (c->resolved.load(std::memory_order_relaxed)) continue;
+                if (!index.count(c)) {
+                    visit(*c);
+                    low[&f] = std::min(low[&f], low[c]);
+                } else if (on_stack[c]) {
+                    low[&f] = std::min(low[&f], index[c]);
+                }
+            }
+            if (low[&f] != index[&f]) return;
+            std::vector<fn_core*> component;
+            fn_core* member = nullptr;
+            do {
+                member = stack.back();
+                stack.pop_back();
+                on_stack[member] = false;
+                component.push_back(member);
+            } while (member != &f);
+            finish(component);
+        }
+
+        void finish(std::vector<fn_core*>& component) {
+            std::sort(component.begin(), component.end(), [](const fn_core* a, const fn_core* b) {
+                return a->major_hash != b->major_hash ? a->major_hash < b->major_hash
+                                                      : a->source < b->source;
+            });
+            bool cyclic =
+                component.size() > 1 || contains(reg.callees(*component[0]), component[0]);
+            if (cyclic) {
+                // The unit's hash covers every member's source and everything outside it.
+                std::string unit = "desync.scc";
+                for (fn_core* m : component) {
+                    append(unit, m->major_hash);
+                    for (fn_core* c : reg.callees(*m))
+                        if (!contains(component, c)) append(unit, c->full_hash);
+                    for (const use_entry& u : m->uses)
+                        if (u.value_hash) append(unit, u.value_hash());
+                }
+                std::uint64_t unit_hash = xxh3_64(unit);
+                for (fn_core* m : component) {
+                    std::string own = "desync.member";
+                    append(own, unit_hash);
+                    append(own, m->major_hash);
+                    m->full_hash = xxh3_64(own);
+                }
+            }
+            for (fn_core* m : component) {
+                m->minor_hash.clear();
+                for (fn_core* c : reg.callees(*m)) m->minor_hash.push_back(c->full_hash);
+                for (const use_entry& u : m->uses)
+                    if (u.value_hash) m->minor_hash.push_back(u.value_hash());
+                if (!cyclic) {
+                    std::string own = "desync.fn";
+                    append(own, m->major_hash);
+                    for (std::uint64_t h : m->minor_hash) append(own, h);
+                    m->full_hash = xxh3_64(own);
+                }
+                if (m->versioned()) reg.known_.insert(m->full_hash);
+                m->resolved.store(true, std::memory_order_release);
+            }
+        }
+
+        static bool contains(const std::vector<fn_core*>& v, const fn_core* c) {
+            return std::find(v.begin(), v.end(), c) != v.end();
+        }
+        static void append(std::string& s, std::uint64_t h) {
+            for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((h >> (8 * i)) & 0xFF));
+        }
+    };
+
+    registry() {
+        core_gone = [](fn_core& f) noexcept {
+            registry& r = get();
+            std::lock_guard lock(r.mutex_);
+            r.unnamed_.erase(&f);
+        };
+    }
+
+    void resolve_locked(fn_core& f) {
+        if (f.resolved.load(std::memory_order_relaxed)) return;
+        tarjan t{*this};
+        t.visit(f);
+    }
+
+    std::mutex mutex_;
+    std::unordered_map<std::string_view, std::vector<fn_core*>> by_name_;
+    std::unordered_set<fn_core*> unnamed_;            // DESYNC_SOURCE functions alive now
+    std::unordered_set<std::uint64_t> known_;         // full hashes of versioned functions resolved
+    std::uint64_t generation_ = 0;                    // functions listed so far
+    std::uint64_t all_resolved_ = ~std::uint64_t{0};  // the generation known_ is complete for
+};
+
+/// The full hash of `f` (its version's Merkle hash), resolving versions on first use.
+inline std::uint64_t full_hash(fn_core& f) {
+    registry::get().resolve(f);
+    return f.full_hash;
+}
+
+}  // namespace desync::detail
