@@ -11,19 +11,10 @@
 #include <set>
 #include <string>
 
+#include "ran.hpp"
 #include "remote.hpp"
 
-namespace {
-
-std::mutex ran_mutex;
-std::set<std::string> ran_calls;
-
-void ran(const char* name) {
-    std::lock_guard lock(ran_mutex);
-    ran_calls.insert(name);
-}
-
-}  // namespace
+using variants::ran;
 
 // --- the seed: step calls inc
 #if INC == 1
@@ -134,8 +125,6 @@ int main(int argc, char** argv) {
         return 2;
     }
     bool const right = root->second(argv[2]);
-    std::string list;
-    for (const std::string& name : ran_calls) list += (list.empty() ? "" : ",") + name;
-    std::cout << (list.empty() ? "none" : list) << "\n";
+    std::cout << variants::ran_list() << "\n";
     return right ? 0 : 1;
 }

@@ -14,17 +14,9 @@
 #include <set>
 #include <string>
 
-namespace {
+#include "ran.hpp"
 
-std::mutex ran_mutex;
-std::set<std::string> ran_calls;
-
-void ran(const char* name) {
-    std::lock_guard lock(ran_mutex);
-    ran_calls.insert(name);
-}
-
-}  // namespace
+using variants::ran;
 
 // ===== What the key and the recorded run see =====
 
@@ -308,9 +300,7 @@ std::function<std::string(const std::filesystem::path&)> runner(const Root& root
         if (std::filesystem::exists(file)) root.set_cache(desync::cache::load(file));
         auto const cached = root(1).get();
         root.get_cache().save(file);
-        std::string out;
-        for (const std::string& name : ran_calls) out += (out.empty() ? "" : ",") + name;
-        if (out.empty()) out = "none";
+        std::string out = variants::ran_list();
         root.clear_cache();  // the truth: a run without any cache
         if (root(1).get() != cached) out += "+stale";
         return out;
