@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <desync/detail/mpi/calls.hpp>
 #include <desync/detail/mpi/node.hpp>
 #include <desync/error.hpp>
 #include <desync/scheduler.hpp>
@@ -64,9 +65,12 @@ public:
     explicit cluster(options o = {}) : cluster(nullptr, nullptr, o) {}
     cluster(const cluster&) = delete;
     cluster& operator=(const cluster&) = delete;
-    /// Rank 0: waits for every call submitted, then stops the workers. A worker: waits until
-    /// rank 0 has stopped it. Then MPI is finalized.
-    ~cluster() = default;
+    /// Rank 0: distributed calls made from now on run here; waits for every call submitted,
+    /// then stops the workers. A worker: waits until rank 0 has stopped it. Then MPI is
+    /// finalized.
+    ~cluster() {
+        if (installed_) detail::installed_remote.store(nullptr, std::memory_order_release);
+    }
 
     /// Whether this is rank 0, the rank that runs the program and hands out calls.
     bool is_root() const noexcept { return node_->rank() == 0; }
@@ -124,11 +128,16 @@ private:
             throw error(
                 "desync::mpi::cluster: MPI is already initialized; construct the cluster "
                 "instead of calling MPI_Init (it asks for MPI_THREAD_MULTIPLE)");
+        detail::mpi::register_distributed();  // before the build check, which counts them
         node_ = std::make_unique<detail::mpi::node>(argc, argv, config(o));
         if (node_->rank() == 0 && !node_->refusal().empty()) {
             std::string why = node_->refusal();
             node_.reset();  // every rank finalizes MPI
             throw error(why);
+        }
+        if (node_->rank() == 0 && node_->size() > 1) {  // distributed calls go to the workers
+            detail::installed_remote.store(&detail::mpi::to_workers, std::memory_order_release);
+            installed_ = true;
         }
     }
 
@@ -144,6 +153,7 @@ private:
     }
 
     std::unique_ptr<detail::mpi::node> node_;
+    bool installed_ = false;  // rank 0 hands distributed calls to the workers
 };
 
 }  // namespace desync::mpi

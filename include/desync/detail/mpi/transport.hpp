@@ -253,6 +253,25 @@ private:
 /// communication thread and must not block), then answer through `r` (moving it is fine).
 /// An exception escaping the handler while `r` is still owed answers with that exception.
 using handler = void (*)(std::string args, reply& r);
+/// A handler that needs state of its own, given back as `context` at each call.
+using bound_handler = void (*)(const void* context, std::string args, reply& r);
+
+/// A registered handler: plain, or bound with its context.
+struct handler_entry {
+    handler plain = nullptr;
+    bound_handler bound = nullptr;
+    const void* context = nullptr;
+
+    /// Whether there is a handler.
+    explicit operator bool() const noexcept { return plain || bound; }
+    /// Runs it (see handler).
+    void operator()(std::string args, reply& r) const {
+        if (plain)
+            plain(std::move(args), r);
+        else
+            bound(context, std::move(args), r);
+    }
+};
 
 /// The handlers of this program, by the full hash of their function.
 class handler_table {
@@ -260,18 +279,26 @@ public:
     /// Registers `h` for `function`; a second registration of one id keeps the first (one
     /// full hash names one body).
     void add(std::uint64_t function, handler h) {
+        add(function, handler_entry{h, nullptr, nullptr});
+    }
+    /// Registers `h` with its `context` for `function`, as add() does.
+    void add(std::uint64_t function, bound_handler h, const void* context) {
+        add(function, handler_entry{nullptr, h, context});
+    }
+    /// Registers `h` for `function`, as add() does.
+    void add(std::uint64_t function, handler_entry h) {
         std::lock_guard lock(mutex_);
         auto it = std::lower_bound(entries_.begin(), entries_.end(), function,
                                    [](const entry& e, std::uint64_t f) { return e.first < f; });
         if (it != entries_.end() && it->first == function) return;
         entries_.insert(it, {function, h});
     }
-    /// The handler of `function`, or nullptr.
-    handler find(std::uint64_t function) const {
+    /// The handler of `function`, or an empty one.
+    handler_entry find(std::uint64_t function) const {
         std::lock_guard lock(mutex_);
         auto it = std::lower_bound(entries_.begin(), entries_.end(), function,
                                    [](const entry& e, std::uint64_t f) { return e.first < f; });
-        return it != entries_.end() && it->first == function ? it->second : nullptr;
+        return it != entries_.end() && it->first == function ? it->second : handler_entry{};
     }
     /// XXH3-64 of the registered ids, in order.
     std::uint64_t digest() const {
@@ -282,7 +309,7 @@ public:
     }
 
 private:
-    using entry = std::pair<std::uint64_t, handler>;
+    using entry = std::pair<std::uint64_t, handler_entry>;
     mutable std::mutex mutex_;
     std::vector<entry> entries_;  // sorted by id
 };
@@ -295,14 +322,22 @@ inline handler_table& handlers() {
 
 /// Makes `function` callable from rank 0 on this process's workers.
 inline void register_handler(std::uint64_t function, handler h) { handlers().add(function, h); }
+/// The same, for a handler with a context.
+inline void register_handler(std::uint64_t function, bound_handler h, const void* context) {
+    handlers().add(function, h, context);
+}
+
+/// The digest of the registered handlers' ids.
+inline std::uint64_t handlers_digest() { return handlers().digest(); }
 
 /// What names "the same build" besides the compiler's fingerprint: a digest of the functions.
 using digest_function = std::uint64_t (*)();
 
-/// The digest every rank compares at cluster construction; by default that of the registered
-/// handlers' ids. Replace it before constructing the cluster (e.g. at static-init time).
+/// The digest every rank compares at cluster construction: that of the registered handlers'
+/// ids, which desync::mpi::cluster extends to every named function's full hash (calls.hpp)
+/// unless it was replaced before (e.g. at static-init time).
 inline digest_function& build_digest() {
-    static digest_function f = [] { return handlers().digest(); };
+    static digest_function f = &handlers_digest;
     return f;
 }
 

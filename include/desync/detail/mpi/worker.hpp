@@ -117,7 +117,7 @@ private:
         counters::add(link_.stats().calls_run, 1);
         ++running_;
         reply r(this, id);
-        handler h = handlers().find(function);
+        handler_entry h = handlers().find(function);
         try {
             if (!h) throw error(unknown(function));
             h(std::move(bytes), r);
