@@ -41,10 +41,11 @@ int main(int argc, char** argv) {
     long const best = sweep(20);  // its end makes what it wrote durable
     sweep.set_store({});
     desync::store_stats const s = store.stats();
-    std::printf("%s process: sweep(20) = %ld; simulate ran %d times; the store: %llu hits, "
-                "%llu writes\n",
-                second ? "second" : "first", best, simulations.load(),
-                static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.writes));
+    std::printf(
+        "%s process: sweep(20) = %ld; simulate ran %d times; the store: %llu hits, "
+        "%llu writes\n",
+        second ? "second" : "first", best, simulations.load(),
+        static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.writes));
     if (second) return simulations == 0 && s.writes == 0 && s.hits == 20 ? 0 : 1;
     if (simulations != 20 || s.writes != 20) return 1;
     std::fflush(stdout);  // before the second process writes to the same output

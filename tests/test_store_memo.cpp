@@ -211,8 +211,9 @@ TEST_CASE("store memo: results are kept as they are made (sync_every 0, SIGKILL 
     CHECK(s.writes == 40);
 }
 
-TEST_CASE("store memo: hits are served from memory, then from the store, and only new results "
-          "are written") {
+TEST_CASE(
+    "store memo: hits are served from memory, then from the store, and only new results "
+    "are written") {
     temp_dir dir;
     desync::sqlite_store store(dir / "results.db", {.sync_every = 0ms});
     square_runs = 0;
@@ -259,8 +260,9 @@ TEST_CASE("store memo: calls with dataflow inputs ask the store once their input
     CHECK(store.stats().writes == 2);
 }
 
-TEST_CASE("store memo: a damaged or foreign value in the store is a miss, counted in dropped, and "
-          "its call runs again") {
+TEST_CASE(
+    "store memo: a damaged or foreign value in the store is a miss, counted in dropped, and "
+    "its call runs again") {
     temp_dir dir;
     std::string const path = dir / "results.db";
     {
@@ -271,8 +273,9 @@ TEST_CASE("store memo: a damaged or foreign value in the store is a miss, counte
     }
     // One record cut short, one with a byte changed, one replaced by another key's record.
     sql(path, "UPDATE results SET record = substr(record, 1, length(record) - 3) WHERE id = 1");
-    sql(path, "UPDATE results SET record = CAST(substr(record, 1, 20) || X'5A' || "
-              "substr(record, 22) AS BLOB) WHERE id = 2");
+    sql(path,
+        "UPDATE results SET record = CAST(substr(record, 1, 20) || X'5A' || "
+        "substr(record, 22) AS BLOB) WHERE id = 2");
     sql(path, "UPDATE results SET record = (SELECT record FROM results WHERE id = 5) WHERE id = 3");
     sql(path, "UPDATE results SET record = randomblob(40) WHERE id = 4");
     {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -99,4 +100,24 @@ inline std::exception_ptr combine_errors(std::vector<std::exception_ptr> errors)
 }
 
 }  // namespace detail
+
+/// An exception thrown by a call that ran on another MPI rank (a `desync::distributed` call):
+/// the original exception's type name and message, and the rank it was thrown on.
+class remote_error : public error {
+public:
+    /// `type_name` as demangled on the worker ("std::out_of_range"), `message` its what().
+    remote_error(std::string type_name, const std::string& message, int rank)
+        : error(message),
+          type_name_(std::make_shared<const std::string>(std::move(type_name))),
+          rank_(rank) {}
+    /// The demangled name of the original exception's type, e.g. "std::out_of_range".
+    std::string type_name() const { return *type_name_; }
+    /// The MPI rank whose call threw.
+    int rank() const noexcept { return rank_; }
+
+private:
+    std::shared_ptr<const std::string> type_name_;  // shared: copying an exception never throws
+    int rank_;
+};
+
 }  // namespace desync

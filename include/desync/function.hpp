@@ -18,9 +18,13 @@
 #include <desync/version.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -37,6 +41,9 @@ struct core_of final : fn_core {
 template <class F>
 struct fn_invoker {
     using hooks = memo_hooks;
+    using params = params_of_t<F>;
+    /// The invoker of the function whose state is `c`.
+    static fn_invoker from(fn_core& c) noexcept { return {&static_cast<core_of<F>&>(c).f}; }
     F* f;
     template <class... P>
     decltype(auto) operator()(P&&... p) const {
@@ -119,6 +126,105 @@ void setup_core(fn_core& c, const captured_source& src, bool named, Opts&&... op
     }
 }
 
+/// Whether the options hold desync::distributed.
+template <class... Opts>
+inline constexpr bool has_distributed_v =
+    (std::is_same_v<std::remove_cvref_t<Opts>, distributed_t> || ...);
+
+/// What a call of F with parameters `Params` yields (void for an unknown parameter list).
+template <class F, class Params>
+struct value_of_call {
+    using type = void;
+};
+template <class F, class... P>
+struct value_of_call<F, param_list<P...>> {
+    using type = std::remove_cvref_t<unwrap_lazy_t<std::invoke_result_t<F&, P...>>>;
+};
+
+/// A distributed function's calls travel between processes: its parameters and its result must
+/// be values the cache codec encodes. Say so where it is defined, not deep inside a call.
+template <class Params, class V>
+constexpr bool check_distributed() {
+    static_assert(!std::is_void_v<Params>,
+                  "desync::distributed: the function's parameters must be known (a callable "
+                  "with one call operator that is not a template: no auto parameters)");
+    if constexpr (std::is_void_v<Params>) {
+        return false;
+    } else {
+        static_assert(remote_params_ok<Params>::value,
+                      "desync::distributed: every parameter must be a value the cache codec "
+                      "encodes (see desync::detail::is_encodable_v: a default-constructible "
+                      "aggregate or container of such, or a type with desync_fields()), not a "
+                      "lazy, a view or a pointer");
+        static_assert(remote_result_ok<V>(),
+                      "desync::distributed: the result must be void or a value the cache codec "
+                      "encodes (see desync::detail::is_encodable_v: a default-constructible "
+                      "aggregate or container of such, or a type with desync_fields())");
+        return remote_params_ok<Params>::value && remote_result_ok<V>();
+    }
+}
+
+/// Answers a call made for another rank once it finished: its encoded value, or its error.
+template <class T>
+class answer_when_done final : public continuation {
+public:
+    answer_when_done(task_ref<result_task<T>> t, remote_answer& a) noexcept
+        : task_(std::move(t)), answer_(&a) {}
+
+    void fire() noexcept override {
+        std::unique_ptr<answer_when_done> self(this);
+        if (task_->failed()) return answer_->remote_failed(task_->take_error());
+        std::string out;
+        try {
+            if constexpr (!std::is_void_v<T>) encode(out, task_->value());
+        } catch (...) {  // out of memory
+            return answer_->remote_failed(std::current_exception());
+        }
+        answer_->remote_done(std::move(out));
+    }
+
+private:
+    task_ref<result_task<T>> task_;
+    remote_answer* answer_;
+};
+
+/// How this process runs a call of a distributed function sent by another rank: decode its
+/// arguments, make the call here (a root call, on the function's pool), answer once it finished.
+template <class Invoker, class Params>
+struct remote_server;
+template <class Invoker, class... P>
+struct remote_server<Invoker, param_list<P...>> {
+    static void serve(fn_core& core, std::string args, remote_answer& answer) noexcept {
+        try {
+            std::tuple<std::remove_cvref_t<P>...> values;
+            if (!decode_arguments(args, values))
+                throw error(
+                    "desync::distributed: a call's arguments do not decode as the function's "
+                    "parameters (do all ranks run the same build?)");
+            auto l = std::apply(
+                [&](auto&... v) {
+                    return make_call<param_list<P...>>(core, Invoker::from(core), call_options{},
+                                                       std::move(v)...);
+                },
+                values);
+            using T = typename decltype(l)::value_type;
+            task_ref<result_task<T>> t = access::task(l);
+            t->hand_on_error();  // its error goes back to the caller, not to this lazy's end
+            auto* node = new answer_when_done<T>(t, answer);
+            if (!t->add_continuation(node)) node->fire();
+        } catch (...) {
+            answer.remote_failed(std::current_exception());
+        }
+    }
+};
+
+/// Lists a distributed function, so that a worker can run its calls.
+template <class Invoker, class Params, class V>
+void add_distributed(fn_core& c) {
+    if constexpr (check_distributed<Params, V>())
+        distributed_functions().push_back({&c, &remote_server<Invoker, Params>::serve});
+}
+
 }  // namespace detail
 
 /// What every desync function offers besides its call: its version, its memo tables, its
@@ -195,6 +301,9 @@ auto desync(F&& f, Opts&&... opts) {
     using raw = std::remove_cvref_t<F>;
     static_assert(!detail::is_desync_function_v<raw>,
                   "desync::desync: this is already a desync function");
+    static_assert(!detail::has_distributed_v<Opts...>,
+                  "desync::distributed: only a function defined with DESYNC_FN or DESYNC_DEFINE "
+                  "can be distributed (its name is how the other ranks find its body)");
     if constexpr (detail::is_with_source<raw>::value) {
         using callable = decltype(f.callable);
         detail::check_memo_params<callable, Opts...>();
@@ -237,6 +346,10 @@ struct declared_invoker;
 template <class R, class... Args>
 struct declared_invoker<R(Args...)> {
     using hooks = memo_hooks;
+    using params = param_list<Args...>;
+    static declared_invoker from(fn_core& c) noexcept {
+        return {&static_cast<typed_core<R(Args...)>&>(c)};
+    }
     typed_core<R(Args...)>* core;
     R operator()(Args... args) const { return core->invoke(std::forward<Args>(args)...); }
 };
@@ -251,6 +364,9 @@ typed_core<Sig>& make_declared_core(const captured_source& src, F&& f, Opts&&...
                   "mark the function desync::uncached");
     auto* c = new declared_core<Sig, callable>(std::forward<F>(f));
     setup_core<callable>(*c, src, true, std::forward<Opts>(opts)...);
+    if constexpr (has_distributed_v<Opts...>)
+        add_distributed<declared_invoker<Sig>, params_of_t<Sig>,
+                        typename value_of_call<Sig, params_of_t<Sig>>::type>(*c);
     return *c;
 }
 
@@ -260,6 +376,9 @@ auto make_named_fn(const captured_source& src, F&& f, Opts&&... opts) {
     check_memo_params<callable, Opts...>();
     auto* c = new core_of<callable>(std::forward<F>(f));
     setup_core<callable>(*c, src, true, std::forward<Opts>(opts)...);
+    if constexpr (has_distributed_v<Opts...>)
+        add_distributed<fn_invoker<callable>, params_of_t<callable>,
+                        typename value_of_call<callable, params_of_t<callable>>::type>(*c);
     return fn<callable>(core_ref(c));
 }
 

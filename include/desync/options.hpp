@@ -41,6 +41,14 @@ struct share_results_t {
 /// run identical calls that overlap once: the second waits for the first's result.
 inline constexpr share_results_t share_results{};
 
+/// The type of desync::distributed.
+struct distributed_t {
+    explicit constexpr distributed_t() = default;
+};
+/// On rank 0 of an MPI job (<desync/mpi.hpp>, desync::mpi::cluster), calls that miss the memo
+/// table run on the other ranks; without a cluster of several ranks they run here.
+inline constexpr distributed_t distributed{};
+
 /// Bounds a function's memo table (used by the call trees it is the root of): at most
 /// `entries` results and `bytes` bytes of results (0: no bound); least recently used go first.
 struct cache_limit {
@@ -128,6 +136,7 @@ inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }
 inline void apply_option(fn_core& c, needs n) { c.default_needs = std::move(n); }
 inline void apply_option(fn_core& c, share_results_t) { c.share_results = true; }
+inline void apply_option(fn_core& c, distributed_t) { c.distributed = true; }
 inline void apply_option(fn_core& c, cache_limit l) {
     c.memo_max_entries = l.entries;
     c.memo_max_bytes = l.bytes;

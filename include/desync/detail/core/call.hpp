@@ -75,15 +75,17 @@ template <class Invoker, class... S>
 class call_task final : public result_task<call_value_t<Invoker, S...>>, resource_waiter {
 public:
     using hooks = hooks_of_t<Invoker>;
+    using invoker_type = Invoker;
     using raw_result = call_result_t<Invoker, S...>;
     using value_type = call_value_t<Invoker, S...>;
     static constexpr std::size_t input_count = (std::size_t{0} + ... + (is_input_v<S> ? 1 : 0));
 
     template <class... A>
     call_task(core_ref callee, Invoker inv, call_options opts, A&&... a)
-        : result_task<value_type>(input_count + opts.order_size() || opts.has_res()
-                                      ? task_state::pending
-                                      : task_state::queued),
+        : result_task<value_type>(
+              input_count + opts.order_size() || opts.has_res() || callee->distributed
+                  ? task_state::pending  // a distributed call may go elsewhere first
+                  : task_state::queued),
           callee_(std::move(callee)),
           inv_(std::in_place, std::move(inv)),
           args_(std::in_place, std::forward<A>(a)...),
@@ -143,6 +145,13 @@ public:
             trace_hook::get().end(*this, &callee(), hooks::key_of(*this), hooks::unrecorded(*this));
     }
 
+    /// The reply of a call that ran elsewhere came (its hooks hold it): queue the call, whose
+    /// run takes that reply in place of its body. Units are not held for a call run elsewhere.
+    void resume_remote() noexcept {
+        res_ = resource_request{};
+        granted();
+    }
+
     task_base* unfinished_input() noexcept override {
         task_base* found = nullptr;
         auto check = [&](task_base* in) {
@@ -194,6 +203,8 @@ private:
         if (auto e = first_input_error()) return fail(std::move(e));
         // A hit finishes the call here (the memo hooks tell the tracer first).
         if ((input_count || !order_.empty()) && hooks::try_finish_early(*this)) return;
+        // A desync::distributed call may run elsewhere: its reply queues it (resume_remote).
+        if (callee().distributed && hooks::send_remote(*this)) return;
         if (!res_.empty()) {
             try {
                 if (!res_.budget->acquire_or_queue(res_, this)) return;  // granted() later
@@ -235,6 +246,7 @@ private:
     }
 
     void run_body() {
+        if (hooks::take_remote(*this)) return;  // it ran elsewhere: its result, or its error
         auto call = [this](auto&... s) -> raw_result {
             return std::invoke(inv_.get(), pass_arg(s)...);
         };
@@ -254,6 +266,7 @@ private:
     // A body that returned a lazy yields that lazy's value (no lazy<lazy<T>>).
     void take_flattened() noexcept {
         if constexpr (is_lazy_v<raw_result>) {
+            if (!flattened_) return;  // the value came from elsewhere
             wait_for(flattened_.get());
             if (flattened_->failed()) return this->set_error(flattened_->error());
             try {

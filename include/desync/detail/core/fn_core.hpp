@@ -84,6 +84,7 @@ struct fn_core {
     bool uncached = false;
     bool share_results = false;
     bool blocking = false;
+    bool distributed = false;  // desync::distributed: on rank 0 of a cluster, misses run remotely
     executor_slot* exec = nullptr;  // nullptr: the default compute pool (or blocking pool)
     std::shared_ptr<executor_slot> own_exec;
     std::vector<use_entry> uses;

@@ -10,6 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
 
 namespace desync {
 struct hash128;
@@ -52,11 +55,49 @@ struct memo_observer {
     void (*joined)(task_base& child) noexcept;
 };
 
+/// Where the answer to a desync::distributed call goes: on rank 0, the call waiting for its
+/// reply; on a worker, the reply owed to rank 0. Answered exactly once, from any thread.
+class remote_answer {
+public:
+    /// The call's result, encoded by the cache codec (empty for void).
+    virtual void remote_done(std::string result) noexcept = 0;
+    /// The call failed (on rank 0: desync::remote_error, or desync::error from the transport).
+    virtual void remote_failed(std::exception_ptr error) noexcept = 0;
+
+protected:
+    ~remote_answer() = default;
+};
+
+/// What carries desync::distributed calls elsewhere: <desync/mpi.hpp> installs it on rank 0 of a
+/// cluster of several ranks. Without it (no cluster, one rank, a worker) they run here.
+struct remote_transport {
+    /// Hands over a call of the function with full hash `function` and encoded arguments `args`;
+    /// `answer` is answered once, maybe before submit returns. False (and `answer` untouched):
+    /// no cluster takes calls now, so the call runs here.
+    bool (*submit)(std::uint64_t function, std::string args, remote_answer& answer);
+};
+
+/// A desync::distributed function as a worker runs it: `serve` decodes a call's arguments,
+/// makes the call on this process and answers `answer` once it finished. It never throws.
+struct distributed_function {
+    fn_core* core;
+    void (*serve)(fn_core& core, std::string args, remote_answer& answer) noexcept;
+};
+
+/// The desync::distributed functions of this program (DESYNC_FN and DESYNC_DEFINE add theirs
+/// at static initialization).
+inline std::vector<distributed_function>& distributed_functions() {
+    static std::vector<distributed_function> all;
+    return all;
+}
+
 /// The installed observers: each layer installs its own when it is first used (the tracer when a
 /// trace, counting or the progress line starts; the memo layer when a memoizable body starts), so
 /// a translation unit that never uses a layer compiles none of its code.
 inline constinit std::atomic<const trace_observer*> installed_tracer{nullptr};
 inline constinit std::atomic<const memo_observer*> installed_memo{nullptr};
+/// The transport of desync::distributed calls, or none (they run here).
+inline constinit std::atomic<const remote_transport*> installed_remote{nullptr};
 
 /// The tracing switch (constant-initialized: reading it needs no guard). Only the trace layer
 /// turns it on, after installing its observer.
@@ -128,6 +169,16 @@ struct plain_hooks {
     }
     template <class Task>
     static bool unrecorded(const Task&) noexcept {
+        return false;
+    }
+    /// Sends a desync::distributed call elsewhere: never (only desync functions' calls go).
+    template <class Task>
+    static bool send_remote(Task&) noexcept {
+        return false;
+    }
+    /// Takes the result of a call that ran elsewhere: none.
+    template <class Task>
+    static bool take_remote(Task&) {
         return false;
     }
 };

@@ -19,6 +19,7 @@
 #include <desync/detail/memo/deps.hpp>
 #include <desync/detail/memo/frame.hpp>
 #include <desync/detail/memo/key.hpp>
+#include <desync/detail/memo/remote.hpp>
 #include <desync/detail/memo/store.hpp>
 #include <desync/detail/memo/table.hpp>
 #include <desync/detail/memo/taken.hpp>
@@ -26,6 +27,7 @@
 #include <desync/detail/version/registry.hpp>
 #include <desync/error.hpp>
 #include <exception>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -73,6 +75,7 @@ struct memo_hooks {
         bool keyed = false;
         bool unrecorded = false;  // ran, but its key or its run could not be verified
         std::chrono::steady_clock::time_point started{};
+        std::unique_ptr<remote_wait> remote;  // a distributed call away: its reply
     };
 
     /// The call's memo key, for the tracer; nullptr before it is known.
@@ -117,6 +120,48 @@ struct memo_hooks {
     template <class Task>
     static void on_finish(Task& t) noexcept {
         finish<typename Task::value_type>(t, t.args());
+    }
+
+    /// Called once a desync::distributed call's inputs are ready and the memo table did not
+    /// answer it: with a transport installed, its arguments are encoded and handed over (true),
+    /// and its reply will queue it; else (false) it runs here.
+    template <class Task>
+    static bool send_remote(Task& t) noexcept {
+        using V = typename Task::value_type;
+        using invoker = typename Task::invoker_type;
+        if constexpr (requires { typename invoker::params; }) {
+            if constexpr (remote_types_ok<typename invoker::params, V>::value) {
+                const remote_transport* r = installed_remote.load(std::memory_order_acquire);
+                if (!r) return false;
+                try {
+                    std::string args;
+                    encode_arguments(static_cast<typename invoker::params*>(nullptr), args,
+                                     t.args());
+                    const std::uint64_t callee = callee_hash(t.callee());
+                    t.memo.started = std::chrono::steady_clock::now();
+                    t.memo.remote = std::make_unique<remote_wait_for<Task>>(t);
+                    remote_wait& w = *t.memo.remote;  // before submit: the reply may come at once
+                    if (r->submit(callee, std::move(args), w)) return true;
+                } catch (...) {  // out of memory, or an argument that does not convert: run here
+                }
+                t.memo.remote.reset();
+            }
+        }
+        return false;
+    }
+
+    /// Called where the body would run: a call that ran elsewhere takes its reply instead
+    /// (true), its value, or the worker's error thrown as the body's.
+    template <class Task>
+    static bool take_remote(Task& t) {
+        if constexpr (remote_result_ok<typename Task::value_type>()) {
+            if (!t.memo.remote) return false;
+            std::unique_ptr<remote_wait> w = std::move(t.memo.remote);
+            take_remote_result<typename Task::value_type>(t, *w);
+            return true;
+        } else {
+            return false;
+        }
     }
 
     /// Called by a body's join for each call it made, once that call finished: what its run
@@ -411,7 +456,7 @@ private:
         if constexpr (memo_call_v<V, S...>) {
             if (keyed<V>(t, args)) {
                 memo = true;
-                t.memo.started = std::chrono::steady_clock::now();
+                if (!t.memo.remote) t.memo.started = std::chrono::steady_clock::now();
                 if (trace_hook::on())
                     t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
                 if (t.root()->share_results) on_start_running(t, args);

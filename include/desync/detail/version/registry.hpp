@@ -69,6 +69,20 @@ public:
         return known_.count(h) != 0;
     }
 
+    /// The full hashes of every named function (DESYNC_FN, DESYNC_DEFINE), each resolved now,
+    /// in increasing order: what names this build's functions.
+    std::vector<std::uint64_t> named_full_hashes() {
+        std::lock_guard lock(mutex_);
+        std::vector<std::uint64_t> out;
+        for (auto& [name, same] : by_name_)
+            for (fn_core* f : same) {
+                resolve_locked(*f);
+                out.push_back(f->full_hash);
+            }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
     /// Changes each time a function is listed: a hash unknown at one generation may be known
     /// at a later one.
     std::uint64_t generation() {
