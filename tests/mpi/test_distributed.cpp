@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <desync/desync.hpp>
 #include <desync/mpi.hpp>
+#include <desync/store/sqlite.hpp>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -198,6 +200,59 @@ TEST_CASE("the calls a distributed body makes run where the body runs", "[distri
         CHECK(seen[0] >= 1);
     else
         CHECK(seen[0] == 0);
+}
+
+// A job killed half-way, then run again, with a store on rank 0 (mpi:store-killed, then
+// mpi:store-rerun, in one directory). The killed job makes 50 of the rerun's 100 calls, each
+// durable before its value is ready (sync_every 0ms), and rank 0 exits before the other 50 are
+// made; the rerun finds those 50 in the store and sends only the other 50.
+namespace {
+constexpr const char* killed_store = "killed_sweep.db";
+std::vector<outcome> expected_sweep(int n) {
+    std::vector<outcome> out;
+    for (int i = 0; i < n; ++i) {
+        outcome o;
+        o.value = model(params_of(i));
+        o.path = path_of(params_of(i));
+        out.push_back(o);
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("a job killed half-way keeps its results in rank 0's store", "[store-killed]") {
+    for (const char* end : {"", "-wal", "-shm"})
+        std::filesystem::remove(std::string(killed_store) + end);
+    desync::sqlite_options o;
+    o.sync_every = std::chrono::milliseconds(0);
+    desync::sqlite_store store(killed_store, o);
+    sweep.set_store(store);
+    std::vector<outcome> half = sweep(50).get();
+    REQUIRE(half.size() == 50);
+    CHECK(store.stats().writes == 50);
+    std::fflush(nullptr);
+    std::_Exit(7);  // killed before the rest: mpiexec reports exit code 7, which the test expects
+}
+
+TEST_CASE("the rerun of a killed job sends only what the store lacks", "[store-rerun]") {
+    desync::sqlite_store store(killed_store);
+    REQUIRE(store.size() == 50);  // what the killed job made, and nothing more
+    sweep.set_store(store);
+    auto before = the_cluster->stats();
+    std::vector<outcome> all = sweep(100).get();
+    auto after = the_cluster->stats();
+    sweep.set_store({});
+    std::vector<outcome> expected = expected_sweep(100);
+    REQUIRE(all.size() == expected.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        CHECK(all[i].value == expected[i].value);
+        CHECK(all[i].path == expected[i].path);
+    }
+    CHECK(store.stats().hits == 50);
+    CHECK(store.stats().writes == 50);
+    CHECK(store.size() == 100);
+    CHECK(after.calls_sent - before.calls_sent == 50);
+    sweep.clear_cache();
 }
 
 int main(int argc, char** argv) {

@@ -147,9 +147,12 @@ public:
 
     /// The reply of a call that ran elsewhere came (its hooks hold it): queue the call, whose
     /// run takes that reply in place of its body. Units are not held for a call run elsewhere.
+    /// Holds a reference of its own: once queued, a waiter may run the call, which drops the
+    /// reply and the reference the reply held, before submit() returns.
     void resume_remote() noexcept {
+        task_ref<> self = task_ref<>::share(this);
         res_ = resource_request{};
-        granted();
+        queue_now();
     }
 
     task_base* unfinished_input() noexcept override {
@@ -212,11 +215,19 @@ private:
                 return fail(std::current_exception());
             }
         }
-        granted();
+        queue_now();
     }
 
-    // Inputs ready and units held: queue the call on its executor.
+    // Units held, granted on the thread that released them: queue the call. The reference held
+    // here keeps the call alive until submit() returns: once queued, a waiter may run it and
+    // its parent release it.
     void granted() noexcept override {
+        task_ref<> self = task_ref<>::share(this);
+        queue_now();
+    }
+
+    // Inputs ready and units held: queue the call on its executor. The caller holds a reference.
+    void queue_now() noexcept {
         if (!this->make_queued()) return;
         try {
             submit();
