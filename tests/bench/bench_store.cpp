@@ -3,12 +3,17 @@
 // thread and answered from the store's I/O thread, against a raw hiredis GET on a connection to
 // the same server socket; and 1000 lookups queued at once, which the store pipelines, against 1000
 // GETs one after another. The Redis server is the benchmark's own (tests/support/redis_server.hpp).
+// Then the store as a run meets it: a run of 10^5 memoized 1-us calls writing every new result to
+// an SQLite store against the same run without one; and the rerun of those 10^5 calls from a
+// fresh memory, all hits from the SQLite store, against all hits from the run's saved cache file
+// (each side opening its store or loading its file inside the timed run).
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <desync/desync.hpp>
 #include <desync/store/redis.hpp>
 #include <desync/store/sqlite.hpp>
 #include <memory>
@@ -206,6 +211,103 @@ void redis_batch_get(benchmark::State& state) {
 
 }  // namespace
 
+// ---- A run of 10^5 memoized 1-us calls, with and without a store
+
+constexpr long run_calls = 100'000;
+
+DESYNC_FN(one_microsecond, [](long i) {
+    auto const until = std::chrono::steady_clock::now() + std::chrono::microseconds(1);
+    long x = i;
+    while (std::chrono::steady_clock::now() < until) x = x * 6364136223846793005L + 1;
+    return x;
+});
+// The calls one_microsecond(base .. base + run_calls - 1), read in batches of 1000.
+DESYNC_FN(sweep_run, [](long base) {
+    long sum = 0;
+    std::vector<desync::lazy<long>> batch_calls;
+    for (long i = 0; i < run_calls; i += 1000) {
+        batch_calls.clear();
+        for (long k = i; k < i + 1000; ++k) batch_calls.push_back(one_microsecond(base + k));
+        for (auto& l : batch_calls) sum += l.get();
+    }
+    return sum;
+});
+
+namespace {
+
+long next_base = 0;  // each timed run makes calls no run made before: all misses
+
+void write_through_desync(benchmark::State& state) {
+    desync::sqlite_store store(scratch() / "write_through.db");
+    sweep_run.set_store(store);
+    for (auto _ : state) {
+        sweep_run.clear_cache();
+        benchmark::DoNotOptimize(sweep_run(next_base += run_calls).get());
+    }
+    sweep_run.set_store({});
+    sweep_run.clear_cache();
+    if (store.stats().writes < static_cast<std::uint64_t>(run_calls))
+        state.SkipWithError("the store was not written");
+    state.SetItemsProcessed(state.iterations() * run_calls);
+}
+
+void write_through_none(benchmark::State& state) {
+    for (auto _ : state) {
+        sweep_run.clear_cache();
+        benchmark::DoNotOptimize(sweep_run(next_base += run_calls).get());
+    }
+    sweep_run.clear_cache();
+    state.SetItemsProcessed(state.iterations() * run_calls);
+}
+
+// The first run, once: its results in rerun.db and in rerun.cache.
+long rerun_base() {
+    static const long base = [] {
+        long const b = next_base += run_calls;
+        {
+            desync::sqlite_store store(scratch() / "rerun.db");
+            sweep_run.set_store(store);
+            sweep_run.clear_cache();
+            (void)sweep_run(b).get();
+            sweep_run.set_store({});
+        }
+        sweep_run.get_cache().save(scratch() / "rerun.cache");
+        sweep_run.clear_cache();
+        return b;
+    }();
+    return base;
+}
+
+void rerun_from_sqlite(benchmark::State& state) {
+    long const base = rerun_base();
+    std::uint64_t hits = 0;
+    for (auto _ : state) {
+        sweep_run.clear_cache();
+        desync::sqlite_store store(scratch() / "rerun.db");
+        sweep_run.set_store(store);
+        benchmark::DoNotOptimize(sweep_run(base).get());
+        sweep_run.set_store({});
+        hits += store.stats().hits;
+    }
+    sweep_run.clear_cache();
+    if (hits != static_cast<std::uint64_t>(state.iterations() * run_calls))
+        state.SkipWithError("the rerun did not hit every call in the store");
+    state.SetItemsProcessed(state.iterations() * run_calls);
+}
+
+void rerun_from_file(benchmark::State& state) {
+    long const base = rerun_base();
+    for (auto _ : state) {
+        sweep_run.clear_cache();
+        sweep_run.set_cache(desync::cache::load(scratch() / "rerun.cache"));
+        benchmark::DoNotOptimize(sweep_run(base).get());
+    }
+    sweep_run.clear_cache();
+    state.SetItemsProcessed(state.iterations() * run_calls);
+}
+
+}  // namespace
+
 BENCHMARK(sqlite_hit_desync)->Name("sqlite_hit/desync")->Arg(64)->Arg(4096)->UseRealTime();
 BENCHMARK(sqlite_hit_select)
     ->Name("sqlite_hit/peer:prepared SELECT")
@@ -216,3 +318,23 @@ BENCHMARK(redis_hit_desync)->Name("redis_hit/desync")->UseRealTime();
 BENCHMARK(redis_hit_get)->Name("redis_hit/peer:hiredis GET")->UseRealTime();
 BENCHMARK(redis_batch_desync)->Name("redis_1000_hits/desync")->UseRealTime();
 BENCHMARK(redis_batch_get)->Name("redis_1000_hits/peer:one GET at a time")->UseRealTime();
+BENCHMARK(write_through_desync)
+    ->Name("run_1e5_1us_calls, SQLite store/desync")
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(write_through_none)
+    ->Name("run_1e5_1us_calls, SQLite store/peer:no store")
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(rerun_from_sqlite)
+    ->Name("rerun_1e5_hits from SQLite/desync")
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(rerun_from_file)
+    ->Name("rerun_1e5_hits from SQLite/peer:from a loaded cache file")
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
