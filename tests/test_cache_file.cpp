@@ -512,6 +512,21 @@ TEST_CASE("a record whose checksum holds but whose value does not decode is a mi
     REQUIRE(runs_with(c, 2) == 2);
 }
 
+TEST_CASE("a set of functions called with no entries is a damaged record", "[cache_file]") {
+    // Found by tests/fuzz/fuzz_cache_file: an empty set was copied from a null pointer (UBSan's
+    // nonnull check fails the asan-ubsan preset here). No save writes one.
+    namespace cf = desync::detail::cache_format;
+    std::string out = cf::make_header("");
+    std::size_t const start =
+        cf::begin_record(out, {desync::hash128{7, 7}, cf::dep_set_type, 0, 0, 0}, {});
+    cf::finish_record(out, start, cf::record_seed(cf::format_version, ""));
+    fs::path file = scratch_dir() / "empty_set.cache";
+    write_all(file, bytes(out.begin(), out.end()));
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == 0);
+    REQUIRE(c.dropped() == 1);
+}
+
 namespace {
 std::function<void()> during_decode;  // run once, by the next default construction
 

@@ -64,10 +64,11 @@ namespace detail {
 /// (its entries unsorted, or its id not theirs).
 inline bool intern_dep_set(const cache_format::record_view& r) {
     std::span<const std::byte> const value = r.value();
-    if (value.size() % sizeof(dep_entry) != 0 || r.key().low != r.key().high) return false;
+    if (value.empty() || value.size() % sizeof(dep_entry) != 0 || r.key().low != r.key().high)
+        return false;  // an empty set is never written: a record with no calls refers to none
     std::vector<dep_entry> entries(value.size() / sizeof(dep_entry));
     std::memcpy(entries.data(), value.data(), value.size());
-    if (entries.empty() || !std::is_sorted(entries.begin(), entries.end()) ||
+    if (!std::is_sorted(entries.begin(), entries.end()) ||
         std::adjacent_find(entries.begin(), entries.end()) != entries.end() ||
         dep_set::id_of(entries) != r.key().low)
         return false;
