@@ -880,7 +880,7 @@ TEST_CASE("a save removes the temporary files of killed saves, and nothing else"
     REQUIRE(!fs::exists(held));
 }
 
-TEST_CASE("a saved file keeps the replaced file's mode; until then its temporary file is 0600",
+TEST_CASE("a saved file keeps the replaced file's mode, until then its temporary file is 0600",
           "[cache_file][process]") {
     fs::path dir = scratch_dir() / "modes";
     fs::remove_all(dir);

@@ -121,7 +121,7 @@ DESYNC_FN(
     },
     desync::uncached, desync::blocking);
 
-TEST_CASE("when_any gives the first to finish; the rest still join", "[when_any]") {
+TEST_CASE("when_any gives the first to finish, the rest still join", "[when_any]") {
     slow_gate.reset();
     auto slow = slow_value(1);
     auto fast = square(5);
@@ -206,7 +206,7 @@ TEST_CASE("a batch starts its calls together at begin()", "[batch]") {
     REQUIRE(calls.size() == 0);
 }
 
-TEST_CASE("clear() cancels calls that have not begun; no join reports them", "[batch]") {
+TEST_CASE("clear() cancels calls that have not begun, no join reports them", "[batch]") {
     std::atomic<int> ran{0};
     desync::lazy<void> dropped;
     {

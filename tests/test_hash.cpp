@@ -291,7 +291,7 @@ TEST_CASE("hasher: the digest is XXH3-128 of the concatenated writes, short and 
     }
 }
 
-TEST_CASE("scalars: bytes of the value; floats by bit pattern", "[hash]") {
+TEST_CASE("scalars: bytes of the value, floats by bit pattern", "[hash]") {
     CHECK(hash_value(true) == stream{}.raw("\1").hash());
     CHECK(hash_value(false) == stream{}.raw(std::string_view("\0", 1)).hash());
     CHECK(hash_value(std::int32_t{5}) == stream{}.put(std::int32_t{5}).hash());

@@ -51,7 +51,7 @@ TEST_CASE("the seed example: the second call of twice runs no inner call", "[mem
             2);  // slow_inc(0) on the calling thread, slow_inc(1) once its input was ready
 }
 
-TEST_CASE("new inputs miss; a call whose arguments were seen hits", "[memo]") {
+TEST_CASE("new inputs miss, a call whose arguments were seen hits", "[memo]") {
     slow_runs = 0;
     twice(10).get();
     twice.set_cache(twice.get_cache());
@@ -315,7 +315,7 @@ DESYNC_FN(
     },
     desync::share_results);
 
-TEST_CASE("share_results reuses what this run recorded; without it the call runs again",
+TEST_CASE("share_results reuses what this run recorded, without it the call runs again",
           "[memo][share]") {
     leaf_runs = 0;
     REQUIRE(reuse_twice(3).get() == 206);
@@ -552,7 +552,7 @@ TEST_CASE("desync::cache_limit bounds a function's table from the start", "[memo
 DESYNC_FN(merge_v1, [](int x) { return stage_b(stage_a(x)); });
 DESYNC_FN(merge_v2, [](int x) { return stage_c(stage_a(x)); });
 
-TEST_CASE("caches are values: copies are independent; merge adds what is missing", "[memo]") {
+TEST_CASE("caches are values: copies are independent, merge adds what is missing", "[memo]") {
     merge_v1(70).get();
     desync::cache a = merge_v1.get_cache();
     REQUIRE(a.size() == 2);

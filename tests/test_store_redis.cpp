@@ -235,7 +235,7 @@ TEST_CASE("an unreachable server: lookups miss, or fail when the store is requir
     }
 }
 
-TEST_CASE("a wrong password switches the store off; the right one may come from the environment",
+TEST_CASE("a wrong password switches the store off, the right one may come from the environment",
           "[store][redis]") {
     redis_server server({"--requirepass", "sesame"});
     {

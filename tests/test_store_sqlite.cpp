@@ -206,7 +206,7 @@ TEST_CASE("the program's exit flushes a store still open", "[store][sqlite][proc
     }
 }
 
-TEST_CASE("two processes write one store at once; a reader sees every result once",
+TEST_CASE("two processes write one store at once, a reader sees every result once",
           "[store][sqlite][process]") {
     temp_dir dir;
     std::string const path = dir / "results.db";

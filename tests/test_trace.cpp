@@ -521,7 +521,7 @@ TEST_CASE("counters match the executions, and count nothing while off", "[trace]
     REQUIRE(sometimes_fails.counters() == desync::call_counters{});
 }
 
-TEST_CASE("tracing off records nothing; calls made while off stay out of a later trace",
+TEST_CASE("tracing off records nothing, calls made while off stay out of a later trace",
           "[trace]") {
     static desync::test::gate gate;
     gate.reset();
@@ -583,7 +583,7 @@ TEST_CASE("names are escaped in JSON, DOT and SVG", "[trace]") {
     }
 }
 
-TEST_CASE("trace_log::write picks the format by extension; one trace at a time", "[trace]") {
+TEST_CASE("trace_log::write picks the format by extension, one trace at a time", "[trace]") {
     desync::trace::start();
     REQUIRE_THROWS_AS(desync::trace::start(), desync::error);
     REQUIRE_THROWS_AS(desync::tracing(), desync::error);
@@ -602,7 +602,7 @@ TEST_CASE("trace_log::write picks the format by extension; one trace at a time",
     }
 }
 
-TEST_CASE("the tracing object writes its file; unknown extensions are refused", "[trace]") {
+TEST_CASE("the tracing object writes its file, unknown extensions are refused", "[trace]") {
     const auto path = scratch("scoped.json");
     {
         desync::tracing t(path);

@@ -415,24 +415,25 @@ private:
         }
     }
 
-    // Once, on the I/O thread: off for the rest of the run, one line on stderr, one error; every
-    // request in flight is answered as off.
+    // Once, on the I/O thread (the only one that sets off_): off for the rest of the run, one
+    // line on stderr, one error; every request in flight is answered as off. The line and the
+    // count come before off_ is published: a caller that finds the store off finds them too.
     void go_off(const std::string& reason) {
+        if (off_.load(std::memory_order_relaxed)) return;
+        bump(counts_.errors);
+        std::string const line =
+            "desync: " + describe() + " is off for the rest of the run: " + reason +
+            (options_.required ? " (required: lookups fail)\n" : " (calls run here instead)\n");
+        std::fputs(line.c_str(), stderr);
         std::deque<request> left;
         {
             std::lock_guard lock(m_);
-            if (off_.load(std::memory_order_relaxed)) return;
             reason_ = reason;
             off_.store(true, std::memory_order_release);
             left.swap(inflight_);
             out_.clear(), sent_ = 0;
             fd_ = -1;
         }
-        bump(counts_.errors);
-        std::string const line =
-            "desync: " + describe() + " is off for the rest of the run: " + reason +
-            (options_.required ? " (required: lookups fail)\n" : " (calls run here instead)\n");
-        std::fputs(line.c_str(), stderr);
         if (ctx_) redisFree(ctx_), ctx_ = nullptr;
         for (request& r : left) answer_off(r);
     }
