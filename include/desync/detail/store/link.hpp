@@ -23,6 +23,26 @@
 
 namespace desync::detail {
 
+/// Whether `value` is `key`'s result record whole, its checksums seeded with `seed`, followed by
+/// the record of what its run called (interned here) when it refers to a set of functions this
+/// process does not know. What a store's value must be to be served (fuzzed by tests/fuzz).
+inline bool store_record_checks(const hash128& key, const std::string& value, std::uint64_t seed) {
+    auto const* p = reinterpret_cast<const std::byte*>(value.data());
+    std::size_t hashed = 0;
+    std::size_t const n = cache_format::check_record(p, value.size(), seed, hashed);
+    if (n == 0) return false;
+    cache_format::record_view const r{p};
+    if (!(r.key() == key) || r.type() == cache_format::dep_set_type) return false;
+    std::uint64_t const ref = r.deps_ref();
+    if (n == value.size())
+        return ref == no_deps_ref || (ref != unknown_deps_ref && dep_sets::get().find(ref));
+    std::size_t const m = cache_format::check_record(p + n, value.size() - n, seed, hashed);
+    if (m != value.size() - n) return false;
+    cache_format::record_view const set{p + n};
+    return set.type() == cache_format::dep_set_type && set.key() == hash128{ref, ref} &&
+           intern_dep_set(set);
+}
+
 class store_link final : public memo_store {
 public:
     explicit store_link(std::shared_ptr<store_backend> backend)
@@ -115,23 +135,8 @@ private:
         bool told = false;
     };
 
-    // Whether `value` is `key`'s result record whole, followed by the record of what its run
-    // called (interned here) when it refers to a set of functions this process does not know.
     bool checks(const hash128& key, const std::string& value) const {
-        auto const* p = reinterpret_cast<const std::byte*>(value.data());
-        std::size_t hashed = 0;
-        std::size_t const n = cache_format::check_record(p, value.size(), seed_, hashed);
-        if (n == 0) return false;
-        cache_format::record_view const r{p};
-        if (!(r.key() == key) || r.type() == cache_format::dep_set_type) return false;
-        std::uint64_t const ref = r.deps_ref();
-        if (n == value.size())
-            return ref == no_deps_ref || (ref != unknown_deps_ref && dep_sets::get().find(ref));
-        std::size_t const m = cache_format::check_record(p + n, value.size() - n, seed_, hashed);
-        if (m != value.size() - n) return false;
-        cache_format::record_view const set{p + n};
-        return set.type() == cache_format::dep_set_type && set.key() == hash128{ref, ref} &&
-               intern_dep_set(set);
+        return store_record_checks(key, value, seed_);
     }
 
     std::shared_ptr<store_backend> backend_;
