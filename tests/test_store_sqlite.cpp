@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -185,6 +186,7 @@ TEST_CASE("flush, and the store's end, make what was written durable", "[store][
         for (std::uint64_t i = 100; i < 200; ++i) put(s, i, std::to_string(i));
     }  // closing writes the rest
     REQUIRE(reader.size() == 200);
+    reader.flush();  // and lookups see what the other handle stored
     REQUIRE(look(reader, key_of(199)) == record_of("199"));
 }
 
@@ -250,6 +252,82 @@ TEST_CASE("two processes write one store at once, a reader sees every result onc
     CHECK(sqlite3_column_int64(distinct, 1) == 1500);
     sqlite3_finalize(distinct);
     sqlite3_close(db);
+}
+
+TEST_CASE("results another process stored are seen once flush() returns",
+          "[store][sqlite][process]") {
+    temp_dir dir;
+    std::string const path = dir / "results.db";
+    auto s = open_store(path);
+    s.flush();  // its filter of stored keys is made: the other process's keys are not in it
+    {
+        desync::test::child writer(DESYNC_STORE_CHILD, {"write", path, "0", "200", "100", "W"});
+        std::string line = writer.read_line();
+        while (line.rfind("ack ", 0) == 0) line = writer.read_line();
+        REQUIRE(line == "writes 200 skipped 0");
+        REQUIRE(writer.wait() == 0);
+    }
+    s.flush();
+    for (std::uint64_t i = 0; i < 200; ++i) {
+        INFO("result " << i);
+        REQUIRE(look(s, key_of(i)) == record_of("W:" + std::to_string(i)));
+    }
+    CHECK(s.stats().hits == 200);
+}
+
+TEST_CASE("a store holding more keys than its filter had room for finds each, and only those",
+          "[store][sqlite]") {
+    temp_dir dir;
+    std::string const path = dir / "results.db";
+    constexpr std::uint64_t n = 70'000;  // a new store's filter has room for 65,536
+    auto check = [&](const desync::store& s) {
+        for (std::uint64_t i = 0; i < 2 * n; ++i) {
+            std::optional<std::string> const found = look(s, key_of(i));
+            if (i < n && found == record_of(std::to_string(i))) continue;
+            if (i >= n && !found) continue;
+            FAIL("result " << i << (found ? " found" : " missing"));
+        }
+        CHECK(s.stats().hits == n);
+        CHECK(s.stats().misses == n);
+    };
+    {
+        auto s = open_store(path);
+        for (std::uint64_t i = 0; i < n; ++i) put(s, i, std::to_string(i));
+        s.flush();
+        check(s);
+    }
+    check(open_store(path));  // a filter made from the file
+}
+
+TEST_CASE("a hit renews its stamp unless the stamp is among the newest sixteenth",
+          "[store][sqlite]") {
+    temp_dir dir;
+    std::string const path = dir / "results.db";
+    auto stamp_of = [&](std::uint64_t i) {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+        sqlite3_stmt* q = nullptr;
+        sqlite3_prepare_v2(db, "SELECT stamp FROM results WHERE hi = ?1 AND lo = ?2", -1, &q,
+                           nullptr);
+        desync::hash128 const key = key_of(i);
+        sqlite3_bind_int64(q, 1, static_cast<sqlite3_int64>(key.high));
+        sqlite3_bind_int64(q, 2, static_cast<sqlite3_int64>(key.low));
+        std::int64_t const stamp = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        return stamp;
+    };
+    auto s = open_store(path);
+    for (std::uint64_t i = 1; i <= 160; ++i) put(s, i, std::to_string(i));
+    s.flush();
+    REQUIRE(stamp_of(1) == 1);
+    REQUIRE(stamp_of(160) == 160);
+    REQUIRE(look(s, key_of(1)));    // among the oldest: renewed
+    REQUIRE(look(s, key_of(160)));  // among the newest (stamps from 160 - 160 / 16 = 150): kept
+    s.flush();
+    CHECK(stamp_of(1) > 160);
+    CHECK(stamp_of(160) == 160);
+    CHECK(s.stats().hits == 2);
 }
 
 TEST_CASE("results acknowledged durable survive a SIGKILL of their writer",

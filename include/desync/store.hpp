@@ -27,9 +27,12 @@ public:
 
     /// True when this handle names a store.
     explicit operator bool() const noexcept { return backend_ != nullptr; }
-    /// Returns once every result written so far is durable.
+    /// Returns once every result written so far is durable, and lookups see every result
+    /// other processes had stored by then.
     void flush() const {
-        if (backend_) backend_->flush();
+        if (!backend_) return;
+        backend_->flush();
+        backend_->catch_up();
     }
     /// What the store did in this process since it was opened.
     store_stats stats() const { return backend_ ? backend_->stats() : store_stats{}; }

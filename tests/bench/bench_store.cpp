@@ -4,7 +4,8 @@
 // the same server socket; and 1000 lookups queued at once, which the store pipelines, against 1000
 // GETs one after another. The Redis server is the benchmark's own (tests/support/redis_server.hpp).
 // Then the store as a run meets it: a run of 10^5 memoized 1-us calls writing every new result to
-// an SQLite store against the same run without one; and the rerun of those 10^5 calls from a
+// an SQLite store against the same run without one (and 10^4 calls of 100 us, a cost at which
+// the store's writer thread keeps up); and the rerun of those 10^5 calls from a
 // fresh memory, all hits from the SQLite store, against all hits from the run's saved cache file
 // (each side opening its store or loading its file inside the timed run).
 #include <benchmark/benchmark.h>
@@ -211,23 +212,24 @@ void redis_batch_get(benchmark::State& state) {
 
 }  // namespace
 
-// ---- A run of 10^5 memoized 1-us calls, with and without a store
+// ---- A run of 10^5 memoized 1-us calls (and of 10^4 100-us calls), with and without a store
 
 constexpr long run_calls = 100'000;
 
-DESYNC_FN(one_microsecond, [](long i) {
-    auto const until = std::chrono::steady_clock::now() + std::chrono::microseconds(1);
+// A call that takes `micros` microseconds of this thread's time.
+DESYNC_FN(spin, [](long i, long micros) {
+    auto const until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
     long x = i;
     while (std::chrono::steady_clock::now() < until) x = x * 6364136223846793005L + 1;
     return x;
 });
-// The calls one_microsecond(base .. base + run_calls - 1), read in batches of 1000.
-DESYNC_FN(sweep_run, [](long base) {
+// The calls spin(base .. base + calls - 1, micros), read in batches of 1000.
+DESYNC_FN(sweep_run, [](long base, long calls, long micros) {
     long sum = 0;
     std::vector<desync::lazy<long>> batch_calls;
-    for (long i = 0; i < run_calls; i += 1000) {
+    for (long i = 0; i < calls; i += 1000) {
         batch_calls.clear();
-        for (long k = i; k < i + 1000; ++k) batch_calls.push_back(one_microsecond(base + k));
+        for (long k = i; k < i + 1000; ++k) batch_calls.push_back(spin(base + k, micros));
         for (auto& l : batch_calls) sum += l.get();
     }
     return sum;
@@ -237,27 +239,30 @@ namespace {
 
 long next_base = 0;  // each timed run makes calls no run made before: all misses
 
+// Arguments: how many calls, and the microseconds of each.
 void write_through_desync(benchmark::State& state) {
-    desync::sqlite_store store(scratch() / "write_through.db");
+    long const calls = state.range(0), micros = state.range(1);
+    desync::sqlite_store store(scratch() / ("write_through" + std::to_string(micros) + ".db"));
     sweep_run.set_store(store);
     for (auto _ : state) {
         sweep_run.clear_cache();
-        benchmark::DoNotOptimize(sweep_run(next_base += run_calls).get());
+        benchmark::DoNotOptimize(sweep_run(next_base += calls, calls, micros).get());
     }
     sweep_run.set_store({});
     sweep_run.clear_cache();
-    if (store.stats().writes < static_cast<std::uint64_t>(run_calls))
+    if (store.stats().writes < static_cast<std::uint64_t>(calls))
         state.SkipWithError("the store was not written");
-    state.SetItemsProcessed(state.iterations() * run_calls);
+    state.SetItemsProcessed(state.iterations() * calls);
 }
 
 void write_through_none(benchmark::State& state) {
+    long const calls = state.range(0), micros = state.range(1);
     for (auto _ : state) {
         sweep_run.clear_cache();
-        benchmark::DoNotOptimize(sweep_run(next_base += run_calls).get());
+        benchmark::DoNotOptimize(sweep_run(next_base += calls, calls, micros).get());
     }
     sweep_run.clear_cache();
-    state.SetItemsProcessed(state.iterations() * run_calls);
+    state.SetItemsProcessed(state.iterations() * calls);
 }
 
 // The first run, once: its results in rerun.db and in rerun.cache.
@@ -268,7 +273,7 @@ long rerun_base() {
             desync::sqlite_store store(scratch() / "rerun.db");
             sweep_run.set_store(store);
             sweep_run.clear_cache();
-            (void)sweep_run(b).get();
+            (void)sweep_run(b, run_calls, 1).get();
             sweep_run.set_store({});
         }
         sweep_run.get_cache().save(scratch() / "rerun.cache");
@@ -285,7 +290,7 @@ void rerun_from_sqlite(benchmark::State& state) {
         sweep_run.clear_cache();
         desync::sqlite_store store(scratch() / "rerun.db");
         sweep_run.set_store(store);
-        benchmark::DoNotOptimize(sweep_run(base).get());
+        benchmark::DoNotOptimize(sweep_run(base, run_calls, 1).get());
         sweep_run.set_store({});
         hits += store.stats().hits;
     }
@@ -300,7 +305,7 @@ void rerun_from_file(benchmark::State& state) {
     for (auto _ : state) {
         sweep_run.clear_cache();
         sweep_run.set_cache(desync::cache::load(scratch() / "rerun.cache"));
-        benchmark::DoNotOptimize(sweep_run(base).get());
+        benchmark::DoNotOptimize(sweep_run(base, run_calls, 1).get());
     }
     sweep_run.clear_cache();
     state.SetItemsProcessed(state.iterations() * run_calls);
@@ -320,11 +325,25 @@ BENCHMARK(redis_batch_desync)->Name("redis_1000_hits/desync")->UseRealTime();
 BENCHMARK(redis_batch_get)->Name("redis_1000_hits/peer:one GET at a time")->UseRealTime();
 BENCHMARK(write_through_desync)
     ->Name("run_1e5_1us_calls, SQLite store/desync")
+    ->Args({run_calls, 1})
     ->Iterations(5)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(write_through_none)
     ->Name("run_1e5_1us_calls, SQLite store/peer:no store")
+    ->Args({run_calls, 1})
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(write_through_desync)
+    ->Name("run_1e4_100us_calls, SQLite store/desync")
+    ->Args({run_calls / 10, 100})
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(write_through_none)
+    ->Name("run_1e4_100us_calls, SQLite store/peer:no store")
+    ->Args({run_calls / 10, 100})
     ->Iterations(5)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -104,6 +104,9 @@ public:
     virtual void forget(const hash128& key) noexcept { (void)key; }
     /// Returns once everything written before the call is durable. Not from the store's thread.
     virtual void flush() = 0;
+    /// Returns once lookups see every result other processes had stored when it was called (an
+    /// SQLite store reads their new keys into its filter). Not from the store's thread.
+    virtual void catch_up() {}
     /// Whether each write is durable before its store_write is told (sync_every 0): the memo
     /// layer then waits for it before a call's value is ready.
     virtual bool syncs_each_write() const noexcept { return false; }

@@ -5,6 +5,9 @@
 // sync_every after the oldest was queued, with synchronous=FULL, so that a commit is durable when
 // it returns. A hit renews its row's stamp in a later batch; stamps come from a clock kept in the
 // file, so the stamps of every process are ordered, and max_bytes evicts the lowest first.
+// The writer thread also keeps a filter of the keys stored in this namespace (key_filter.hpp):
+// it reads them when it starts, adds what it commits, and polls for the rows other processes
+// add; a lookup of a key the filter never held is a miss without a query.
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <desync/detail/store/backend.hpp>
+#include <desync/detail/store/key_filter.hpp>
 #include <desync/detail/store/registry.hpp>
 #include <desync/detail/store/sqlite_db.hpp>
 #include <desync/detail/store/sqlite_layout.hpp>
@@ -53,13 +57,15 @@ inline std::string absolute(const std::string& path) {
     return ec ? path : full.string();
 }
 
-/// A queued change: a result to add, a hit's stamp to renew, a damaged result to forget.
+/// A queued change: a result to add, a hit's stamp to renew (its row `id`), a damaged result to
+/// forget.
 struct op {
     enum kind_t : unsigned char { put, touch, forget };
     kind_t kind;
     hash128 key;
     std::string record;
     store_write* done = nullptr;
+    std::int64_t id = 0;
 };
 
 /// A connection for lookups, with its statements (finalized before it closes).
@@ -90,8 +96,8 @@ public:
     // removes it, which a read-only connection cannot do.
     ~core() override {
         idle_.clear();
-        for (stmt_ptr* s :
-             {&insert_, &touch_, &forget_, &clock_, &set_clock_, &bytes_, &oldest_, &evict_})
+        for (stmt_ptr* s : {&insert_, &touch_, &forget_, &clock_, &set_clock_, &bytes_, &oldest_,
+                            &evict_, &count_, &all_keys_, &new_keys_})
             s->reset();
         writer_.reset();
     }
@@ -99,11 +105,17 @@ public:
     // ---- the caller's side ----
 
     void lookup(const hash128& key, store_lookup& answer) {
+        if (const key_filter* f = filter_.load(std::memory_order_acquire); f && !f->may_hold(key)) {
+            missed_.store(true, std::memory_order_relaxed);
+            bump(counts_.misses);
+            return answer.missing();
+        }
         std::string record;
         bool hit = false;
+        std::int64_t id = 0, stamp = 0;
         try {
             std::unique_ptr<reader> r = acquire();
-            hit = read(*r, key, record);
+            hit = read(*r, key, record, id, stamp);
             release(std::move(r));
         } catch (const std::exception& e) {  // the reader is closed: it may be the cause
             count_error(e.what());
@@ -120,7 +132,8 @@ public:
             return answer.missing();
         }
         bump(counts_.hits);
-        if (!options_.read_only) enqueue({op::touch, key, {}, nullptr});
+        if (!options_.read_only && stamp < renew_below())
+            enqueue({op::touch, key, {}, nullptr, id});
         answer.found(std::move(record));
     }
 
@@ -140,11 +153,17 @@ public:
         }
     }
 
+    void catch_up() {
+        if (options_.read_only) return;
+        std::unique_lock lock = wait_for_writer();
+        std::uint64_t const round = ++poll_asked_;
+        wake_.notify_one();
+        flushed_.wait(lock, [&] { return polled_ >= round || finished_; });
+    }
+
     void flush() override {
         if (options_.read_only) return;
-        if (writer_id_.load() == std::this_thread::get_id())
-            throw error("desync: " + describe() + ": flush() from the store's own thread");
-        std::unique_lock lock(m_);
+        std::unique_lock lock = wait_for_writer();
         std::uint64_t const target = enqueued_;
         if (committed_ >= target || finished_) return;
         flush_to_ = std::max(flush_to_, target);
@@ -186,23 +205,43 @@ public:
 
     void run() {
         writer_id_.store(std::this_thread::get_id());
+        make_filter();
         std::unique_lock lock(m_);
         for (;;) {
-            wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-            if (queue_.empty()) break;  // stopped, and everything is written
-            while (!stop_ && flush_to_ <= committed_ && !batch_full()) {
-                if (wake_.wait_until(lock, due()) == std::cv_status::timeout) break;
+            // Idle: waits for writes or catch_up(), looking for other processes' rows meanwhile
+            // when lookups missed.
+            while (!stop_ && queue_.empty() && polled_ >= poll_asked_) {
+                if (wake_.wait_for(lock, poll_every) == std::cv_status::timeout &&
+                    missed_.exchange(false, std::memory_order_relaxed)) {
+                    lock.unlock();
+                    poll_filter();
+                    lock.lock();
+                }
             }
-            std::vector<op> batch = std::move(queue_);
-            queue_.clear();
-            touched_.clear();
-            has_put_ = false;
-            queued_bytes_ = 0;
-            std::uint64_t const upto = enqueued_;
+            if (queue_.empty() && polled_ >= poll_asked_) break;  // stopped, everything written
+            std::uint64_t upto = committed_;
+            if (!queue_.empty()) {
+                while (!stop_ && flush_to_ <= committed_ && polled_ >= poll_asked_ &&
+                       !batch_full()) {
+                    if (wake_.wait_until(lock, due()) == std::cv_status::timeout) break;
+                }
+                std::vector<op> batch = std::move(queue_);
+                queue_.clear();
+                touched_.clear();
+                has_put_ = false;
+                queued_bytes_ = 0;
+                upto = enqueued_;
+                lock.unlock();
+                commit(batch);
+                lock.lock();
+            }
+            std::uint64_t const asked = poll_asked_;
             lock.unlock();
-            commit(batch);
+            missed_.store(false, std::memory_order_relaxed);
+            poll_filter();  // this process's new keys, and other processes'
             lock.lock();
             committed_ = upto;
+            polled_ = asked;
             flushed_.notify_all();
         }
         finished_ = true;
@@ -212,8 +251,24 @@ public:
 private:
     static constexpr std::size_t batch_bytes = std::size_t{64} << 20;
     static constexpr std::size_t batch_ops = 65536;
+    // A hit renews its stamp only when the stamp is older than the newest sixteenth of the clock
+    // (as a file system's relatime does): a result hit again soon after is not rewritten, and
+    // the order of eviction is off by at most that sixteenth.
+    std::int64_t renew_below() const noexcept {
+        std::int64_t const now = clock_seen_.load(std::memory_order_relaxed);
+        return now - now / 16;
+    }
+    // How often an idle writer looks for the keys other processes added, while lookups miss.
+    static constexpr std::chrono::milliseconds poll_every{100};
 
     [[noreturn]] void refuse(const std::string& reason) const { sqlite::refuse(path_, reason); }
+
+    // The writer's lock, to wait for it: never on the writer's own thread (a callback there).
+    std::unique_lock<std::mutex> wait_for_writer() {
+        if (writer_id_.load() == std::this_thread::get_id())
+            throw error("desync: " + describe() + ": flush() from the store's own thread");
+        return std::unique_lock(m_);
+    }
 
     void open_store() {
         std::error_code ec;
@@ -228,9 +283,17 @@ private:
         longest_ = static_cast<std::size_t>(sqlite3_limit(writer_.get(), SQLITE_LIMIT_LENGTH, -1));
         sqlite3* db = writer_.get();
         check_layout(db, path_, true);
-        if (query_text(db, "PRAGMA journal_mode", "reading its journal mode") != "wal")
-            query_text(db, "PRAGMA journal_mode=WAL", "switching it to WAL mode");
+        if (query_text(db, "PRAGMA journal_mode", "reading its journal mode") != "wal" &&
+            !to_wal(db))
+            refuse("SQLite cannot keep it in WAL mode, which several processes need");
         exec(db, "PRAGMA synchronous=FULL", "asking for durable commits");
+        // A batch dirties pages all over the key index (keys are hashes). SQLite's default cache
+        // (2 MiB) then spills dirty pages to the WAL before the commit and writes them again:
+        // 7 writes per result at 10^5 results. The writer's cache holds a whole batch instead.
+        exec(db, "PRAGMA cache_size=-262144", "sizing its cache");  // KiB: 256 MiB at most
+        // Copying the WAL back into the file (a checkpoint) every 4 MiB of WAL, SQLite's default,
+        // copies the same index pages again and again; every 64 MiB, a third less work per result.
+        exec(db, "PRAGMA wal_autocheckpoint=16384", "sizing its checkpoints");  // pages of 4 KiB
         {
             stmt_ptr add = prepare(db, "INSERT OR IGNORE INTO spaces(name) VALUES (?1)");
             std::string const name = space_.name();
@@ -244,14 +307,23 @@ private:
         insert_ = prepare(db,
                           "INSERT INTO results(space, hi, lo, stamp, record) "
                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
-        touch_ =
-            prepare(db, "UPDATE results SET stamp = ?1 WHERE space = ?2 AND hi = ?3 AND lo = ?4");
+        touch_ = prepare(db, "UPDATE results SET stamp = ?1 WHERE id = ?2");
         forget_ = prepare(db, "DELETE FROM results WHERE space = ?1 AND hi = ?2 AND lo = ?3");
         clock_ = prepare(db, "SELECT value FROM meta WHERE name = 'clock'");
         set_clock_ = prepare(db, "UPDATE meta SET value = ?1 WHERE name = 'clock'");
+        {
+            reset_after reset(clock_.get());
+            if (step(db, clock_.get(), "reading its clock"))
+                clock_seen_.store(sqlite3_column_int64(clock_.get(), 0));
+        }
         bytes_ = prepare(db, "SELECT value FROM meta WHERE name = 'bytes'");
         oldest_ = prepare(db, "SELECT id, length(record) FROM results ORDER BY stamp");
         evict_ = prepare(db, "DELETE FROM results WHERE id = ?1");
+        count_ = prepare(db, "SELECT count(*) FROM results WHERE space = ?1");
+        all_keys_ = prepare(db, "SELECT hi, lo, id FROM results WHERE space = ?1");
+        // The new rows by their ids: SQLite would rather scan the namespace's whole key index.
+        new_keys_ =
+            prepare(db, "SELECT hi, lo, id FROM results NOT INDEXED WHERE id > ?1 AND space = ?2");
     }
 
     // SQLite reads a WAL database through its -wal and -shm files and creates them when they are
@@ -284,8 +356,9 @@ private:
 
     static reader make_reader(db_ptr db) {
         reader r;
-        r.get = prepare(db.get(),
-                        "SELECT record FROM results WHERE space = ?1 AND hi = ?2 AND lo = ?3");
+        r.get = prepare(
+            db.get(),
+            "SELECT record, id, stamp FROM results WHERE space = ?1 AND hi = ?2 AND lo = ?3");
         r.count = prepare(db.get(), "SELECT count(*) FROM results WHERE space = ?1");
         r.find_space = prepare(db.get(), "SELECT id FROM spaces WHERE name = ?1");
         r.db = std::move(db);
@@ -322,7 +395,8 @@ private:
         return id;
     }
 
-    bool read(reader& r, const hash128& key, std::string& record) {
+    bool read(reader& r, const hash128& key, std::string& record, std::int64_t& id,
+              std::int64_t& stamp) {
         std::int64_t const space = space_of(r);
         if (space < 0) return false;
         sqlite3_stmt* s = r.get.get();
@@ -333,6 +407,8 @@ private:
         auto const* blob = static_cast<const char*>(sqlite3_column_blob(s, 0));
         auto const bytes = static_cast<std::size_t>(sqlite3_column_bytes(s, 0));
         if (blob) record.assign(blob, bytes);
+        id = sqlite3_column_int64(s, 1);
+        stamp = sqlite3_column_int64(s, 2);
         return true;
     }
 
@@ -386,6 +462,10 @@ private:
         }
         bump(counts_.writes, ok ? added : 0);
         bump(counts_.skipped, ok ? ignored : puts);
+        if (key_filter* f = filter_.load(std::memory_order_relaxed); f && ok) {
+            for (const op& o : batch)  // this process sees its results once told they are stored
+                if (o.kind == op::put) f->add(o.key);
+        }
         for (const op& o : batch)
             if (o.done) o.done->written(ok);
     }
@@ -413,10 +493,9 @@ private:
                 sqlite3_bind_blob64(s, 5, o.record.data(), o.record.size(), SQLITE_STATIC);
                 step(db, s, "writing a result");
                 ++(sqlite3_changes(db) ? added : ignored);
-            } else if (o.kind == op::touch) {
+            } else if (o.kind == op::touch) {  // the id may be another result's now: no harm
                 sqlite3_bind_int64(s, 1, clock);
-                sqlite3_bind_int64(s, 2, space);
-                bind_key(s, 3, o.key.high, o.key.low);
+                sqlite3_bind_int64(s, 2, o.id);
                 step(db, s, "renewing a hit's stamp");
             } else {
                 sqlite3_bind_int64(s, 1, space);
@@ -429,6 +508,7 @@ private:
             sqlite3_bind_int64(set_clock_.get(), 1, clock);
             step(db, set_clock_.get(), "advancing its clock");
         }
+        clock_seen_.store(clock, std::memory_order_relaxed);
         if (options_.max_bytes > 0) evict(db);
         exec(db, "COMMIT", "committing");
     }
@@ -458,6 +538,70 @@ private:
         }
     }
 
+    // ---- the filter of stored keys (the writer thread's) ----
+
+    // Reads every key of the namespace into a filter with room for twice as many as the last
+    // one held, and publishes it. Until then, and if this fails, every lookup asks SQLite.
+    void make_filter() noexcept {
+        try {
+            key_filter const* last = filter_.load(std::memory_order_relaxed);
+            std::size_t keys = last ? last->added() : 0;
+            if (!last) {
+                sqlite3_stmt* s = count_.get();
+                reset_after reset(s);
+                sqlite3_bind_int64(s, 1, space_id_.load(std::memory_order_relaxed));
+                if (step(writer_.get(), s, "counting its keys"))
+                    keys = static_cast<std::size_t>(sqlite3_column_int64(s, 0));
+            }
+            for (;;) {
+                auto f = std::make_unique<key_filter>(2 * keys + 65536);
+                std::int64_t seen = 0;
+                sqlite3_stmt* s = all_keys_.get();
+                reset_after reset(s);
+                sqlite3_bind_int64(s, 1, space_id_.load(std::memory_order_relaxed));
+                while (step(writer_.get(), s, "reading its keys")) {
+                    f->add(column_key(s));
+                    seen = std::max<std::int64_t>(seen, sqlite3_column_int64(s, 2));
+                }
+                if (f->added() > f->capacity()) {  // more than the last filter held: again
+                    keys = f->added();
+                    continue;
+                }
+                seen_id_ = seen;
+                filter_.store(f.get(), std::memory_order_release);
+                filters_.push_back(std::move(f));  // earlier ones stay: a lookup may read one
+                return;
+            }
+        } catch (const std::exception& e) {
+            count_error(e.what());
+        }
+    }
+
+    // Adds the keys of rows added since the last look (this process's and others'); a filter
+    // past its room is made again, twice as large as what it holds.
+    void poll_filter() noexcept {
+        key_filter* f = filter_.load(std::memory_order_relaxed);
+        if (!f) return;
+        try {
+            sqlite3_stmt* s = new_keys_.get();
+            reset_after reset(s);
+            sqlite3_bind_int64(s, 1, seen_id_);
+            sqlite3_bind_int64(s, 2, space_id_.load(std::memory_order_relaxed));
+            while (step(writer_.get(), s, "reading its new keys")) {
+                f->add(column_key(s));
+                seen_id_ = std::max<std::int64_t>(seen_id_, sqlite3_column_int64(s, 2));
+            }
+        } catch (const std::exception& e) {
+            count_error(e.what());
+        }
+        if (f->added() > f->capacity()) make_filter();
+    }
+
+    static hash128 column_key(sqlite3_stmt* s) {
+        return {static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)),
+                static_cast<std::uint64_t>(sqlite3_column_int64(s, 0))};
+    }
+
     // One line on stderr for the first error of this store; the others are counted only.
     void count_error(const char* what) noexcept {
         bump(counts_.errors);
@@ -485,6 +629,12 @@ private:
     // The writer's connection and statements (used by its thread alone once it runs).
     db_ptr writer_;
     stmt_ptr insert_, touch_, forget_, clock_, set_clock_, bytes_, oldest_, evict_;
+    stmt_ptr count_, all_keys_, new_keys_;
+    std::atomic<key_filter*> filter_{nullptr};          // null: every lookup asks SQLite
+    std::vector<std::unique_ptr<key_filter>> filters_;  // every filter published, kept to the end
+    std::int64_t seen_id_ = 0;                          // the last row the filter holds
+    std::atomic<bool> missed_{false};                   // a lookup missed since the last poll
+    std::atomic<std::int64_t> clock_seen_{0};  // the stamp clock, as of the writer's last look
     std::atomic<std::thread::id> writer_id_{};
 
     std::mutex m_;
@@ -495,6 +645,7 @@ private:
     bool has_put_ = false;
     std::chrono::steady_clock::time_point first_at_, first_put_at_;
     std::uint64_t enqueued_ = 0, committed_ = 0, flush_to_ = 0;
+    std::uint64_t poll_asked_ = 0, polled_ = 0;  // rounds of catch_up() asked, and done
     bool stop_ = false, finished_ = false;
 };
 
@@ -523,6 +674,7 @@ public:
     }
     void forget(const hash128& key) noexcept override { core_->forget(key); }
     void flush() override { core_->flush(); }
+    void catch_up() override { core_->catch_up(); }
     bool syncs_each_write() const noexcept override {
         return !read_only_ && sync_every_.count() <= 0;
     }

@@ -5,11 +5,13 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <desync/detail/store/sqlite_db.hpp>
 #include <desync/error.hpp>
 #include <string>
+#include <thread>
 
 namespace desync::detail::sqlite {
 
@@ -63,6 +65,24 @@ void in_transaction(sqlite3* db, const char* begin, Body body) {
     }
 }
 
+/// Puts `db` in WAL mode; false when SQLite cannot. The switch needs the file alone, and SQLite
+/// answers "locked" at once, without waiting, while another process has it open (making the same
+/// switch): it tries again for as long as a lock is waited for elsewhere.
+inline bool to_wal(sqlite3* db) {
+    auto const until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    for (;;) {
+        try {
+            return query_text(db, "PRAGMA journal_mode=WAL", "switching it to WAL mode") == "wal";
+        } catch (const failure& f) {
+            if ((f.code() != SQLITE_BUSY && f.code() != SQLITE_LOCKED) ||
+                std::chrono::steady_clock::now() > until)
+                throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
 /// Checks that `db`, the file at `path`, is a store of this layout, making one of an empty
 /// database when `may_create`; refuses anything else.
 inline void check_layout(sqlite3* db, const std::string& path, bool may_create) {
@@ -86,8 +106,7 @@ inline void check_layout(sqlite3* db, const std::string& path, bool may_create) 
         refuse("it is an SQLite database of something else (" + std::to_string(l.objects) +
                " schema objects, and no desync application_id)");
     if (!may_create) refuse("it is an empty SQLite database, not a store");
-    if (query_text(db, "PRAGMA journal_mode=WAL", "switching it to WAL mode") != "wal")
-        refuse("SQLite cannot keep it in WAL mode, which several processes need");
+    if (!to_wal(db)) refuse("SQLite cannot keep it in WAL mode, which several processes need");
     in_transaction(db, "BEGIN IMMEDIATE", [&] {
         l = layout_of(db);
         if (l.app == 0 && l.objects == 0 && l.version == 0)

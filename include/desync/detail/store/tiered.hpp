@@ -46,6 +46,10 @@ public:
     }
     void forget(const hash128& key) noexcept override { local_->forget(key); }
 
+    void catch_up() override {
+        local_->catch_up();
+        shared_->catch_up();
+    }
     void flush() override {
         local_->flush();
         shared_->flush();
