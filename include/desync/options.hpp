@@ -134,7 +134,10 @@ inline void apply_option(fn_core& c, uses_t u) {
 inline void apply_option(fn_core& c, blocking_t) { c.blocking = true; }
 inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }
-inline void apply_option(fn_core& c, needs n) { c.default_needs = std::move(n); }
+inline void apply_option(fn_core& c, needs n) {
+    c.default_needs = std::move(n);
+    c.resolve_default_needs = &resolve_needs;
+}
 inline void apply_option(fn_core& c, share_results_t) { c.share_results = true; }
 inline void apply_option(fn_core& c, distributed_t) { c.distributed = true; }
 inline void apply_option(fn_core& c, cache_limit l) {
