@@ -344,6 +344,15 @@ TEST_CASE("a request larger than the budget fails at the call", "[resources]") {
 }
 
 DESYNC_FN(
+    holds_two_cpus, [] { return budget.in_use("cpus"); }, desync::uncached,
+    desync::needs{.cpus = 2, .from = &budget});
+
+TEST_CASE("a function's needs option holds its units while each call runs", "[resources]") {
+    REQUIRE(holds_two_cpus().get() == 2);
+    REQUIRE(budget.in_use("cpus") == 0);
+}
+
+DESYNC_FN(
     throws_holding_cpus, [] { throw std::runtime_error("held"); }, desync::uncached);
 
 TEST_CASE("units come back when a call throws", "[resources]") {

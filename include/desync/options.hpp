@@ -5,6 +5,7 @@
 
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/memo/key.hpp>
+#include <desync/detail/memo/table.hpp>
 #include <desync/hash.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
@@ -134,10 +135,14 @@ inline void apply_option(fn_core& c, uses_t u) {
 inline void apply_option(fn_core& c, blocking_t) { c.blocking = true; }
 inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }
-inline void apply_option(fn_core& c, needs n) { c.default_needs = std::move(n); }
+inline void apply_option(fn_core& c, needs n) {
+    c.default_needs = std::move(n);
+    c.resolve_default_needs = &resolve_needs;
+}
 inline void apply_option(fn_core& c, share_results_t) { c.share_results = true; }
 inline void apply_option(fn_core& c, distributed_t) { c.distributed = true; }
 inline void apply_option(fn_core& c, cache_limit l) {
+    memo_table::install_evict();  // the function's tables are made with this bound
     c.memo_max_entries = l.entries;
     c.memo_max_bytes = l.bytes;
 }

@@ -7,6 +7,7 @@
 #include <desync/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <initializer_list>
@@ -47,6 +48,24 @@ protected:
     ~resource_waiter() = default;
 };
 
+/// How calls take units and give them back: pointers that resources::request() installs before
+/// it makes a request. A call holds units only by a request, so the code of a call (compiled in
+/// every translation unit that makes one) reaches no budget code when no call holds units.
+struct resource_ops {
+    bool (*acquire_or_queue)(const resource_request& r, resource_waiter* w);
+    void (*release)(const resource_request& r) noexcept;
+};
+inline constinit std::atomic<const resource_ops*> installed_resource_ops{nullptr};
+
+/// Takes the units of `r` (not empty) now, or queues `w` (resources::acquire_or_queue).
+inline bool acquire_units(const resource_request& r, resource_waiter* w) {
+    return installed_resource_ops.load(std::memory_order_acquire)->acquire_or_queue(r, w);
+}
+/// Gives the units of `r` (not empty) back (resources::release).
+inline void release_units(const resource_request& r) noexcept {
+    installed_resource_ops.load(std::memory_order_acquire)->release(r);
+}
+
 }  // namespace detail
 
 /// A budget of named units, e.g. `resources{{"cpus", 4}, {"gpus", 1}}`. Requests are served in
@@ -78,6 +97,12 @@ public:
     /// Validates `n` against this budget: throws desync::error for an unknown unit or a request
     /// larger than the whole capacity (it could never run).
     detail::resource_request request(const needs& n) {
+        static constexpr detail::resource_ops ops{
+            [](const detail::resource_request& r, detail::resource_waiter* w) {
+                return r.budget->acquire_or_queue(r, w);
+            },
+            [](const detail::resource_request& r) noexcept { r.budget->release(r); }};
+        detail::installed_resource_ops.store(&ops, std::memory_order_release);
         detail::resource_request r{this, {}};
         if (n.cpus) add(r, "cpus", n.cpus);
         for (const auto& [unit, amount] : n.units) add(r, unit, amount);

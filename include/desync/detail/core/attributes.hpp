@@ -7,8 +7,14 @@
 #define DESYNC_DETAIL_COLD [[gnu::cold, gnu::noinline]]
 /// A path that callers call rather than inline, so that their common path stays small.
 #define DESYNC_DETAIL_NOINLINE [[gnu::noinline]]
+#if defined(__OPTIMIZE__)
 /// A small step of a call or a hit, inlined even into a large caller.
 #define DESYNC_DETAIL_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+// Unoptimized builds do not inline: forcing it would only copy each call's steps into every
+// place that makes one, for code that is not optimized anyway.
+#define DESYNC_DETAIL_ALWAYS_INLINE inline
+#endif
 #else
 #define DESYNC_DETAIL_COLD
 #define DESYNC_DETAIL_NOINLINE

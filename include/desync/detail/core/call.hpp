@@ -139,7 +139,7 @@ public:
             this->set_error(combine_errors(std::move(errors)));
         else
             take_flattened();
-        if (!res_.empty()) res_.budget->release(res_);  // even when the body threw
+        if (!res_.empty()) release_units(res_);  // even when the body threw
         hooks::on_finish(*this);
         if (traced)
             trace_hook::get().end(*this, &callee(), hooks::key_of(*this), hooks::unrecorded(*this));
@@ -210,7 +210,7 @@ private:
         if (callee().distributed && hooks::send_remote(*this)) return;
         if (!res_.empty()) {
             try {
-                if (!res_.budget->acquire_or_queue(res_, this)) return;  // granted() later
+                if (!acquire_units(res_, this)) return;  // granted() later
             } catch (...) {
                 return fail(std::current_exception());
             }
@@ -232,7 +232,7 @@ private:
         try {
             submit();
         } catch (...) {  // out of memory while queueing: fail the call rather than lose it
-            if (!res_.empty()) res_.budget->release(res_);
+            if (!res_.empty()) release_units(res_);
             fail(std::current_exception());
         }
     }
@@ -377,8 +377,8 @@ DESYNC_DETAIL_ALWAYS_INLINE auto spawn_indexed(std::index_sequence<I...> seq, fn
     using value_t = typename task_t::value_type;
     using hooks = typename task_t::hooks;
     const bool root = tl_frame.sc == nullptr;
-    if (core.default_needs && !opts.has_res())
-        opts.extra().res = resolve_needs(*core.default_needs);
+    if (core.resolve_default_needs && !opts.has_res())
+        opts.extra().res = core.resolve_default_needs(*core.default_needs);
     if constexpr (hooks::probes && task_t::input_count == 0 &&
                   (std::is_constructible_v<stored_t<Params, I, A>, const A&> && ...)) {
         if (!root && opts.order_size() == 0)

@@ -89,7 +89,10 @@ struct fn_core {
     std::shared_ptr<executor_slot> own_exec;
     std::vector<use_entry> uses;
     std::optional<needs> default_needs;  // units every call holds while it runs
-    mutable fn_counters counters;        // counts, whatever else is const
+    // resolves default_needs for a call: set with it, so that calls of a function without
+    // default units reach no budget code
+    resource_request (*resolve_default_needs)(const needs&) = nullptr;
+    mutable fn_counters counters;  // counts, whatever else is const
 
     // --- version: hashes resolved once, at first use (registry.hpp); numbers set by set_version
     std::atomic<bool> resolved{false};

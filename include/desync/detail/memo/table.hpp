@@ -215,6 +215,7 @@ public:
 
     /// Bounds the table (0: no bound) and evicts what no longer fits.
     void set_limit(std::size_t max_entries, std::size_t max_bytes) {
+        install_evict();
         max_entries_.store(max_entries, std::memory_order_relaxed);
         max_bytes_.store(max_bytes, std::memory_order_relaxed);
         evict_if_over();
@@ -410,7 +411,7 @@ private:
     void evict_if_over() {
         if (over(max_entries_.load(std::memory_order_relaxed),
                  max_bytes_.load(std::memory_order_relaxed)))
-            evict();
+            if (auto* evict = installed_evict.load(std::memory_order_acquire)) evict(*this);
     }
 
     struct victim {
@@ -421,6 +422,16 @@ private:
     void evict();
     bool evict_one(const victim& v);
 
+public:
+    /// Eviction, reached through a pointer that a bound installs (a cache_limit option,
+    /// set_limit) before it is set: calls, whose code every translation unit that makes one
+    /// compiles, reach none of it in a program without bounds. Null: nothing is bounded.
+    static inline constinit std::atomic<void (*)(memo_table&)> installed_evict{nullptr};
+    static void install_evict() noexcept {
+        installed_evict.store([](memo_table& t) { t.evict(); }, std::memory_order_release);
+    }
+
+private:
     std::array<memo_shard, shard_count> shards_;
     quick_cells quick_;  // small values served without a lock
     std::atomic<std::uint64_t> epoch_{0};

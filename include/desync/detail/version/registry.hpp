@@ -33,10 +33,7 @@ public:
         same.push_back(&f);
         // Several namespaces may define one name; order them by content, not by the static
         // initialization order, so resolution gives the same hashes in every build.
-        std::sort(same.begin(), same.end(), [](const fn_core* a, const fn_core* b) {
-            return a->major_hash != b->major_hash ? a->major_hash < b->major_hash
-                                                  : a->source < b->source;
-        });
+        std::sort(same.begin(), same.end(), by_content{});
     }
 
     /// Lists a function with a version that no body can name (a DESYNC_SOURCE object), so that
@@ -105,46 +102,57 @@ public:
     }
 
 private:
+    // The order of functions by content (not by address or registration order): one type for
+    // every sort of them, so that the sort is compiled once.
+    struct by_content {
+        bool operator()(const fn_core* a, const fn_core* b) const noexcept {
+            return a->major_hash != b->major_hash ? a->major_hash < b->major_hash
+                                                  : a->source < b->source;
+        }
+    };
+
     // Tarjan's strongly connected components: callees are finished before their callers, and
     // a cycle (recursion, mutual recursion) is hashed as one unit.
     struct tarjan {
         explicit tarjan(registry& r) : reg(r) {}
         registry& reg;
-        std::unordered_map<fn_core*, int> index, low;
+        struct node {
+            int index = 0;
+            int low = 0;
+            bool on_stack = false;
+        };
+        std::unordered_map<fn_core*, node> nodes;  // one map: each map type is compiled apart
         std::vector<fn_core*> stack;
-        std::unordered_map<fn_core*, bool> on_stack;
         int next = 0;
 
         void visit(fn_core& f) {
-            index[&f] = low[&f] = next++;
+            node& self = nodes[&f];  // elements of an unordered_map stay where they are
+            self.index = self.low = next++;
+            self.on_stack = true;
             stack.push_back(&f);
-            on_stack[&f] = true;
             for (fn_core* c : reg.callees(f)) {
                 if (c->resolved.load(std::memory_order_relaxed)) continue;
-                if (!index.count(c)) {
+                if (auto it = nodes.find(c); it == nodes.end()) {
                     visit(*c);
-                    low[&f] = std::min(low[&f], low[c]);
-                } else if (on_stack[c]) {
-                    low[&f] = std::min(low[&f], index[c]);
+                    self.low = std::min(self.low, nodes[c].low);
+                } else if (it->second.on_stack) {
+                    self.low = std::min(self.low, it->second.index);
                 }
             }
-            if (low[&f] != index[&f]) return;
+            if (self.low != self.index) return;
             std::vector<fn_core*> component;
             fn_core* member = nullptr;
             do {
                 member = stack.back();
                 stack.pop_back();
-                on_stack[member] = false;
+                nodes[member].on_stack = false;
                 component.push_back(member);
             } while (member != &f);
             finish(component);
         }
 
         void finish(std::vector<fn_core*>& component) {
-            std::sort(component.begin(), component.end(), [](const fn_core* a, const fn_core* b) {
-                return a->major_hash != b->major_hash ? a->major_hash < b->major_hash
-                                                      : a->source < b->source;
-            });
+            std::sort(component.begin(), component.end(), by_content{});
             bool cyclic =
                 component.size() > 1 || contains(reg.callees(*component[0]), component[0]);
             if (cyclic) {
