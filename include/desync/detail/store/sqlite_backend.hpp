@@ -587,9 +587,19 @@ private:
             reset_after reset(s);
             sqlite3_bind_int64(s, 1, seen_id_);
             sqlite3_bind_int64(s, 2, space_id_.load(std::memory_order_relaxed));
+            bool found = false;
             while (step(writer_.get(), s, "reading its new keys")) {
                 f->add(column_key(s));
                 seen_id_ = std::max<std::int64_t>(seen_id_, sqlite3_column_int64(s, 2));
+                found = true;
+            }
+            if (found) {  // other processes may have advanced the clock: renew by its true age
+                reset_after reset_clock(clock_.get());
+                if (step(writer_.get(), clock_.get(), "reading its clock"))
+                    clock_seen_.store(
+                        std::max(clock_seen_.load(std::memory_order_relaxed),
+                                 static_cast<std::int64_t>(sqlite3_column_int64(clock_.get(), 0))),
+                        std::memory_order_relaxed);
             }
         } catch (const std::exception& e) {
             count_error(e.what());
