@@ -25,13 +25,16 @@ public:
 
     /// The keys it was made for; past that, a store makes a larger filter.
     std::size_t capacity() const noexcept { return words_ * 4; }
-    /// How many keys were added (a key added twice counts twice).
+    /// How many keys were added that it did not hold already: a key added twice counts once (a
+    /// store adds its own results at commit and finds them again among the new rows), and so
+    /// does, rarely, a new key it already answered "maybe" for.
     std::size_t added() const noexcept { return added_.load(std::memory_order_relaxed); }
 
     /// Adds `key`; by one thread at a time. Lookups on other threads may not see it at once.
     void add(const hash128& key) noexcept {
-        word(key).fetch_or(mask(key), std::memory_order_relaxed);
-        added_.fetch_add(1, std::memory_order_relaxed);
+        std::uint64_t const m = mask(key);
+        if ((word(key).fetch_or(m, std::memory_order_relaxed) & m) != m)
+            added_.fetch_add(1, std::memory_order_relaxed);
     }
     /// False when `key` was surely never added.
     bool may_hold(const hash128& key) const noexcept {

@@ -97,7 +97,7 @@ public:
     ~core() override {
         idle_.clear();
         for (stmt_ptr* s : {&insert_, &touch_, &forget_, &clock_, &set_clock_, &bytes_, &oldest_,
-                            &evict_, &count_, &all_keys_, &new_keys_})
+                            &evict_, &all_keys_, &new_keys_})
             s->reset();
         writer_.reset();
     }
@@ -173,18 +173,7 @@ public:
 
     std::size_t size() {
         flush();
-        std::unique_ptr<reader> r = acquire();
-        std::int64_t const space = space_of(*r);
-        if (space < 0) return 0;
-        sqlite3_stmt* s = r->count.get();
-        std::int64_t n = 0;
-        {
-            reset_after reset(s);
-            sqlite3_bind_int64(s, 1, space);
-            if (step(r->db.get(), s, "counting results")) n = sqlite3_column_int64(s, 0);
-        }
-        release(std::move(r));
-        return static_cast<std::size_t>(n);
+        return stored_count();
     }
 
     void stop() {
@@ -311,15 +300,10 @@ private:
         forget_ = prepare(db, "DELETE FROM results WHERE space = ?1 AND hi = ?2 AND lo = ?3");
         clock_ = prepare(db, "SELECT value FROM meta WHERE name = 'clock'");
         set_clock_ = prepare(db, "UPDATE meta SET value = ?1 WHERE name = 'clock'");
-        {
-            reset_after reset(clock_.get());
-            if (step(db, clock_.get(), "reading its clock"))
-                clock_seen_.store(sqlite3_column_int64(clock_.get(), 0));
-        }
+        clock_seen_.store(stored_clock());
         bytes_ = prepare(db, "SELECT value FROM meta WHERE name = 'bytes'");
         oldest_ = prepare(db, "SELECT id, length(record) FROM results ORDER BY stamp");
         evict_ = prepare(db, "DELETE FROM results WHERE id = ?1");
-        count_ = prepare(db, "SELECT count(*) FROM results WHERE space = ?1");
         all_keys_ = prepare(db, "SELECT hi, lo, id FROM results WHERE space = ?1");
         // The new rows by their ids: SQLite would rather scan the namespace's whole key index.
         new_keys_ =
@@ -473,12 +457,7 @@ private:
     void transaction(const std::vector<op>& batch, std::uint64_t& added, std::uint64_t& ignored) {
         sqlite3* db = writer_.get();
         exec(db, "BEGIN IMMEDIATE", "starting to write");
-        std::int64_t clock = 0;
-        {
-            reset_after reset(clock_.get());
-            if (step(db, clock_.get(), "reading its clock"))
-                clock = sqlite3_column_int64(clock_.get(), 0);
-        }
+        std::int64_t clock = stored_clock();
         std::int64_t const space = space_id_.load(std::memory_order_relaxed);
         for (const op& o : batch) {
             ++clock;
@@ -545,14 +524,7 @@ private:
     void make_filter() noexcept {
         try {
             key_filter const* last = filter_.load(std::memory_order_relaxed);
-            std::size_t keys = last ? last->added() : 0;
-            if (!last) {
-                sqlite3_stmt* s = count_.get();
-                reset_after reset(s);
-                sqlite3_bind_int64(s, 1, space_id_.load(std::memory_order_relaxed));
-                if (step(writer_.get(), s, "counting its keys"))
-                    keys = static_cast<std::size_t>(sqlite3_column_int64(s, 0));
-            }
+            std::size_t keys = last ? last->added() : stored_count();
             for (;;) {
                 auto f = std::make_unique<key_filter>(2 * keys + 65536);
                 std::int64_t seen = 0;
@@ -593,18 +565,37 @@ private:
                 seen_id_ = std::max<std::int64_t>(seen_id_, sqlite3_column_int64(s, 2));
                 found = true;
             }
-            if (found) {  // other processes may have advanced the clock: renew by its true age
-                reset_after reset_clock(clock_.get());
-                if (step(writer_.get(), clock_.get(), "reading its clock"))
-                    clock_seen_.store(
-                        std::max(clock_seen_.load(std::memory_order_relaxed),
-                                 static_cast<std::int64_t>(sqlite3_column_int64(clock_.get(), 0))),
-                        std::memory_order_relaxed);
-            }
+            if (found)  // other processes may have advanced the clock: renew by its true age
+                clock_seen_.store(
+                    std::max(clock_seen_.load(std::memory_order_relaxed), stored_clock()),
+                    std::memory_order_relaxed);
         } catch (const std::exception& e) {
             count_error(e.what());
         }
         if (f->added() > f->capacity()) make_filter();
+    }
+
+    // The results of this namespace in the file, counted on a reader.
+    std::size_t stored_count() {
+        std::unique_ptr<reader> r = acquire();
+        std::int64_t const space = space_of(*r);
+        std::int64_t n = 0;
+        if (space >= 0) {
+            sqlite3_stmt* s = r->count.get();
+            reset_after reset(s);
+            sqlite3_bind_int64(s, 1, space);
+            if (step(r->db.get(), s, "counting results")) n = sqlite3_column_int64(s, 0);
+        }
+        release(std::move(r));
+        return static_cast<std::size_t>(n);
+    }
+
+    // The stamp clock kept in the file, read on the writer's connection (0 if it has none).
+    std::int64_t stored_clock() {
+        reset_after reset(clock_.get());
+        return step(writer_.get(), clock_.get(), "reading its clock")
+                   ? sqlite3_column_int64(clock_.get(), 0)
+                   : 0;
     }
 
     static hash128 column_key(sqlite3_stmt* s) {
@@ -639,7 +630,7 @@ private:
     // The writer's connection and statements (used by its thread alone once it runs).
     db_ptr writer_;
     stmt_ptr insert_, touch_, forget_, clock_, set_clock_, bytes_, oldest_, evict_;
-    stmt_ptr count_, all_keys_, new_keys_;
+    stmt_ptr all_keys_, new_keys_;
     std::atomic<key_filter*> filter_{nullptr};          // null: every lookup asks SQLite
     std::vector<std::unique_ptr<key_filter>> filters_;  // every filter published, kept to the end
     std::int64_t seen_id_ = 0;                          // the last row the filter holds
