@@ -939,3 +939,183 @@ TEST_CASE("keys packed in registers equal keys hashed from a stream", "[memo][ke
     static_assert(!desync::detail::packed_key_v<std::string>);
     static_assert(!desync::detail::packed_key_v<>);
 }
+
+// ---- a million results: the table's invariants at scale (counted, never timed). Under the
+// sanitizers, which make each call 10-50 times slower, the same tests run at 100,000.
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr long scale = 100000;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr long scale = 100000;
+#else
+constexpr long scale = 1000000;
+#endif
+#else
+constexpr long scale = 1000000;
+#endif
+
+std::vector<std::atomic<std::uint8_t>> scale_runs(scale);
+
+long scale_value(long i) { return i * 7919 % 1000003 - i; }
+
+DESYNC_FN(scale_leaf, [](long i) {
+    scale_runs[static_cast<std::size_t>(i)].fetch_add(1);
+    return scale_value(i);
+});
+// Calls 0 .. n-1, 1000 at a time; returns how many values were wrong.
+DESYNC_FN(scale_sweep, [](long n) {
+    long wrong = 0;
+    std::vector<desync::lazy<long>> batch;
+    for (long first = 0; first < n; first += 1000) {
+        batch.clear();
+        for (long i = first; i < first + 1000 && i < n; ++i) batch.push_back(scale_leaf(i));
+        for (long i = first; i < first + 1000 && i < n; ++i)
+            wrong += batch[static_cast<std::size_t>(i - first)].get() != scale_value(i);
+    }
+    return wrong;
+});
+// The same calls one after another: each is recorded before the next starts.
+DESYNC_FN(scale_in_order, [](long n) {
+    long wrong = 0;
+    for (long i = 0; i < n; ++i) wrong += scale_leaf(i).get() != scale_value(i);
+    return wrong;
+});
+
+long scale_total_runs() {
+    long total = 0;
+    for (auto& r : scale_runs) total += r.exchange(0);
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("a table's map keeps a million keys through inserts, erasures and rebuilds",
+          "[memo][scale]") {
+    struct slot {
+        desync::hash128 key;
+        long value = 0;
+    };
+    desync::detail::memo_map<slot> map;
+    auto key = [](long i) {
+        return desync::hash128{desync::xxh3_64(std::to_string(i)), 0x51 + std::uint64_t(i)};
+    };
+    long made = 0;
+    for (long i = 0; i < scale; ++i) {
+        auto [s, fresh] = map.try_emplace(key(i));
+        made += fresh;
+        s->value = i;
+    }
+    CHECK(made == scale);
+    CHECK(map.size() == std::size_t(scale));
+    CHECK_FALSE(map.try_emplace(key(5)).second);
+    long found = 0;
+    for (long i = 0; i < scale; ++i) {
+        const slot* s = map.find(key(i));
+        found += s && s->value == i && s->key == key(i);
+    }
+    CHECK(found == scale);
+    for (long i = 0; i < scale; i += 3) map.erase(map.find(key(i)));  // a third goes
+    map.retain_if([](const slot& s) { return s.value % 3 != 1; });    // and a third more
+    long right = 0;
+    for (long i = 0; i < scale; ++i) {
+        const slot* s = map.find(key(i));
+        right += (i % 3 == 2) ? (s && s->value == i) : (s == nullptr);
+    }
+    CHECK(right == scale);
+    CHECK(map.size() == std::size_t(scale / 3));
+    for (long i = 0; i < scale; i += 3) map.try_emplace(key(i)).first->value = -i;  // reused
+    CHECK(map.size() == std::size_t(scale / 3 + (scale + 2) / 3));
+    long seen = 0;
+    map.for_each([&](const desync::hash128& k, slot& s) {
+        seen += (k == s.key) && (s.value <= 0 || s.value % 3 == 2);
+    });
+    CHECK(seen == long(map.size()));
+    map.retain_if([](const slot&) { return false; });
+    CHECK(map.size() == 0);
+    CHECK(map.find(key(2)) == nullptr);
+}
+
+TEST_CASE("a million results: counted, all hit again, and saved and loaded entry by entry",
+          "[memo][scale]") {
+    scale_sweep.clear_cache();
+    scale_total_runs();
+    REQUIRE(scale_sweep(scale).get() == 0);
+    CHECK(scale_total_runs() == scale);
+    desync::cache const made = scale_sweep.get_cache();
+    CHECK(made.size() == std::size_t(scale));
+
+    scale_sweep.clear_cache();
+    scale_sweep.set_cache(made);
+    REQUIRE(scale_sweep(scale).get() == 0);  // every value right
+    CHECK(scale_total_runs() == 0);          // and none computed
+
+    desync::test::temp_dir dir;
+    made.save(dir / "million.cache");
+    desync::cache const loaded = desync::cache::load(dir / "million.cache");
+    CHECK(loaded.size() == std::size_t(scale));
+    CHECK(loaded.dropped() == 0);
+    scale_sweep.clear_cache();
+    scale_sweep.set_cache(loaded);
+    REQUIRE(scale_sweep(scale).get() == 0);  // each loaded record decodes to its own value
+    CHECK(scale_total_runs() == 0);
+    CHECK(scale_sweep.get_cache().size() == std::size_t(scale));  // the hits are recorded
+    scale_sweep.clear_cache();
+}
+
+TEST_CASE("a bounded table of a million results keeps exactly the most recent ones",
+          "[memo][scale][lru]") {
+    std::size_t const bound = std::size_t(scale) / 4;
+    scale_in_order.clear_cache();
+    scale_in_order.set_cache_limit({.entries = bound});
+    scale_total_runs();
+    REQUIRE(scale_in_order(scale).get() == 0);
+    CHECK(scale_total_runs() == scale);
+    desync::cache const kept = scale_in_order.get_cache();
+    // Over its bound, a table evicts the least recently used down to 15/16 of it.
+    CHECK(kept.size() <= bound);
+    CHECK(kept.size() >= bound - bound / 16);
+
+    // Installed in an unbounded table, what was kept answers exactly the last calls made.
+    scale_in_order.set_cache_limit({});
+    scale_in_order.clear_cache();
+    scale_in_order.set_cache(kept);
+    REQUIRE(scale_in_order(scale).get() == 0);
+    long const first_kept = scale - long(kept.size());
+    long ran_below = 0, ran_above = 0;
+    for (long i = 0; i < scale; ++i) {
+        int const runs = scale_runs[std::size_t(i)].exchange(0);
+        (i < first_kept ? ran_below : ran_above) += runs;
+    }
+    CHECK(ran_below == first_kept);  // each evicted call ran once more
+    CHECK(ran_above == 0);           // each kept one hit
+    scale_in_order.clear_cache();
+}
+
+TEST_CASE("hits on installed results race calls that record new ones in the same table",
+          "[memo][scale][threads]") {
+    long const n = scale / 10;
+    scale_sweep.clear_cache();
+    REQUIRE(scale_sweep(n).get() == 0);
+    desync::cache const half = scale_sweep.get_cache();
+    scale_sweep.set_cache(half);
+    scale_total_runs();
+    // Two roots of one table at once: one hits the installed keys, the other records new ones
+    // (scale_sweep(2n) hits 0..n-1 and computes n..2n-1), so both grow and probe one map.
+    long wrong_a = -1, wrong_b = -1;
+    std::thread a([&] { wrong_a = scale_sweep(n).get(); });
+    std::thread b([&] { wrong_b = scale_sweep(2 * n).get(); });
+    a.join();
+    b.join();
+    CHECK(wrong_a == 0);
+    CHECK(wrong_b == 0);
+    long ran_low = 0, ran_high = 0;
+    for (long i = 0; i < 2 * n; ++i)
+        (i < n ? ran_low : ran_high) += scale_runs[std::size_t(i)].exchange(0);
+    CHECK(ran_low == 0);
+    CHECK(ran_high == n);  // sweep(n) never calls them; sweep(2n) once each
+    CHECK(scale_sweep.get_cache().size() == std::size_t(2 * n));
+    scale_sweep.clear_cache();
+}

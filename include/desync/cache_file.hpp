@@ -132,7 +132,7 @@ inline void prefetch(const memo_value* v) noexcept {
 inline bool put_record(std::string& out, const made_entry& e, std::uint64_t seed) {
     const memo_value& v = *e.value;
     std::size_t const start = cache_format::begin_record(
-        out, {e.key, v.type, v.duration_ns, v.callee, deps_ref_of(v.deps)}, v.children);
+        out, {e.key, v.type(), v.duration_ns, v.callee, deps_ref_of(v.deps)}, v.children);
     if (!v.encode(out)) {
         out.resize(start);
         return false;

@@ -9,15 +9,19 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <desync/desync.hpp>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace {
 
@@ -241,29 +245,35 @@ DESYNC_FN(sub_sweep, [](long n) {
     return sum;
 });
 
-const std::filesystem::path& subtree_file() {
-    static const std::filesystem::path file = [] {
-        sub_sweep(first_hits).get();
-        auto f = bench_file("subtree.cache");
-        sub_sweep.get_cache().save(f);
-        sub_sweep.clear_cache();
-        return f;
-    }();
-    return file;
+// The results of sweep(n), saved once to a file of its own.
+template <class Sweep>
+std::filesystem::path saved_sweep(const Sweep& sweep, long n, const char* name) {
+    sweep(n).get();
+    auto f = bench_file(name);
+    sweep.get_cache().save(f);
+    sweep.clear_cache();
+    return f;
+}
+
+// Each iteration installs what `file` holds (not timed), then sweep(n) hits each result once.
+template <class Sweep>
+void first_hits_from(benchmark::State& state, const Sweep& sweep, long n,
+                     const std::filesystem::path& file) {
+    for (auto _ : state) {
+        state.PauseTiming();
+        sweep.set_cache(desync::cache::load(file));
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(sweep(n).get());
+        state.PauseTiming();
+        sweep.clear_cache();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * n);
 }
 
 void first_hit_subtree_desync(benchmark::State& state) {
-    const auto& file = subtree_file();
-    for (auto _ : state) {
-        state.PauseTiming();
-        sub_sweep.set_cache(desync::cache::load(file));
-        state.ResumeTiming();
-        benchmark::DoNotOptimize(sub_sweep(first_hits).get());
-        state.PauseTiming();
-        sub_sweep.clear_cache();
-        state.ResumeTiming();
-    }
-    state.SetItemsProcessed(state.iterations() * first_hits);
+    static const auto file = saved_sweep(sub_sweep, first_hits, "subtree.cache");
+    first_hits_from(state, sub_sweep, first_hits, file);
 }
 
 XXH128_hash_t key128_long(long v) {
@@ -274,22 +284,23 @@ XXH128_hash_t key128_long(long v) {
     return XXH3_128bits(bytes, sizeof bytes);
 }
 
+// The peer of first hits: a probe of a map of state.range(0) distinct keys, each once.
 void first_hit_unordered_map(benchmark::State& state) {
+    long const n = state.range(0);
     std::unordered_map<XXH128_hash_t, long, key128_hash, key128_eq> table;
-    table.reserve(first_hits);
-    for (long i = 0; i < first_hits; ++i) table[key128_long(i)] = i * 3 + 3;
+    table.reserve(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) table[key128_long(i)] = i * 3 + 3;
     for (auto _ : state) {
         long sum = 0;
-        for (long i = 0; i < first_hits; ++i) sum += table.find(key128_long(i))->second;
+        for (long i = 0; i < n; ++i) sum += table.find(key128_long(i))->second;
         benchmark::DoNotOptimize(sum);
     }
-    state.SetItemsProcessed(state.iterations() * first_hits);
+    state.SetItemsProcessed(state.iterations() * n);
 }
 
-// --- bytes per recorded result: 1,000,000 long -> long results recorded by a run, against a
-// std::unordered_map from the same 128-bit keys to long. Heap bytes from mallinfo2.
-
-constexpr long recorded_results = 1000000;
+// --- bytes per recorded result: n long -> long results recorded by a run (its body makes them in
+// batches of 1000), against a std::unordered_map from the same 128-bit keys to long. Heap bytes
+// from mallinfo2; the process's resident size (VmRSS) printed with them, in MB.
 
 DESYNC_FN(bytes_leaf, [](long v) { return v + 7; });
 DESYNC_FN(bytes_batch, [](long first) {
@@ -299,32 +310,180 @@ DESYNC_FN(bytes_root, [](long n) {
     for (long i = 0; i < n; i += 1000) bytes_batch(i);
 });
 
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
+// Bytes allocated: from the heap's arenas, and in chunks of their own (mmap'ed: large arrays).
+std::size_t heap_in_use() {
+    struct mallinfo2 const m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+double rss_mb() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    double kb = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+    std::fclose(f);
+    return kb / 1024;
+}
 
 void bytes_per_result_desync(benchmark::State& state) {
-    double per_result = 0;
+    long const n = state.range(0);
+    double per_result = 0, rss = 0;
     for (auto _ : state) {
         bytes_root.clear_cache();
         malloc_trim(0);
         std::size_t const before = heap_in_use();
-        bytes_root(recorded_results).get();
+        bytes_root(n).get();
         std::size_t const after = heap_in_use();
-        per_result = static_cast<double>(after - before) / recorded_results;
+        per_result = static_cast<double>(after - before) / static_cast<double>(n);
+        rss = rss_mb();
     }
     bytes_root.clear_cache();
+    malloc_trim(0);
     state.counters["bytes_per_result"] = per_result;
+    state.counters["rss_MB"] = rss;
 }
 
 void bytes_per_result_unordered_map(benchmark::State& state) {
-    double per_result = 0;
+    long const n = state.range(0);
+    double per_result = 0, rss = 0;
     for (auto _ : state) {
+        malloc_trim(0);
         std::size_t const before = heap_in_use();
         std::unordered_map<XXH128_hash_t, long, key128_hash, key128_eq> table;
-        for (long i = 0; i < recorded_results; ++i) table.emplace(key128_long(i), i + 7);
-        per_result = static_cast<double>(heap_in_use() - before) / recorded_results;
+        for (long i = 0; i < n; ++i) table.emplace(key128_long(i), i + 7);
+        per_result = static_cast<double>(heap_in_use() - before) / static_cast<double>(n);
+        rss = rss_mb();
         benchmark::DoNotOptimize(table.size());
     }
+    malloc_trim(0);
     state.counters["bytes_per_result"] = per_result;
+    state.counters["rss_MB"] = rss;
+}
+
+// --- first hits of distinct keys: 10^6 long -> long results loaded from a cache file, each hit
+// once by a root's loop, against a probe of a std::unordered_map holding the same keys.
+
+constexpr long flat_results = 1000000;
+
+DESYNC_FN(flat_leaf, [](long v) { return v * 5 + 1; });
+DESYNC_FN(flat_sweep, [](long n) {
+    long sum = 0;
+    for (long i = 0; i < n; ++i) sum += flat_leaf(i).get();
+    return sum;
+});
+
+void first_hit_flat_desync(benchmark::State& state) {
+    static const auto file = saved_sweep(flat_sweep, flat_results, "flat.cache");
+    first_hits_from(state, flat_sweep, flat_results, file);
+}
+
+// --- a rerun that hits everything, against the first run that computed it: 10^6 calls of a
+// function that costs about 1 microsecond, made 1000 at a time by a root's body.
+
+constexpr long rerun_calls = 1000000;
+
+long spin_1us(long v) {
+    auto const until = std::chrono::steady_clock::now() + std::chrono::microseconds(1);
+    while (std::chrono::steady_clock::now() < until) benchmark::ClobberMemory();
+    return v ^ 0x2545F491;
+}
+DESYNC_FN(rerun_leaf, [](long v) { return spin_1us(v); });
+DESYNC_FN(rerun_root, [](long n) {
+    long sum = 0;
+    std::vector<desync::lazy<long>> batch;
+    batch.reserve(1000);
+    for (long i = 0; i < n; i += 1000) {
+        batch.clear();
+        for (long j = i; j < i + 1000 && j < n; ++j) batch.push_back(rerun_leaf(j));
+        for (auto& l : batch) sum += l.get();
+    }
+    return sum;
+});
+
+void rerun_hits_desync(benchmark::State& state) {
+    static const desync::cache computed = [] {
+        rerun_root(rerun_calls).get();
+        return rerun_root.get_cache();
+    }();
+    for (auto _ : state) {
+        state.PauseTiming();
+        rerun_root.set_cache(computed);
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(rerun_root(rerun_calls).get());
+        state.PauseTiming();
+        rerun_root.clear_cache();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * rerun_calls);
+}
+
+void rerun_first_run(benchmark::State& state) {
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(rerun_root(rerun_calls).get());
+        state.PauseTiming();
+        rerun_root.clear_cache();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * rerun_calls);
+}
+
+// --- bytes a pending call holds: a root's body makes 10^5 calls that are not run yet (the
+// pool's threads wait at a gate), against as many std::packaged_task + std::future pairs.
+
+constexpr long pending_calls = 100000;
+std::atomic<bool> gate_open{false};
+
+DESYNC_FN(pending_leaf, [](long v) {
+    gate_open.wait(false);
+    return v;
+});
+DESYNC_FN(pending_root, [](long n) {
+    std::vector<desync::lazy<long>> calls;
+    calls.reserve(static_cast<std::size_t>(n));
+    std::size_t const before = heap_in_use();
+    for (long i = 0; i < n; ++i) calls.push_back(pending_leaf(i));
+    double const per_call = static_cast<double>(heap_in_use() - before) / static_cast<double>(n);
+    gate_open.store(true);
+    gate_open.notify_all();
+    long sum = 0;
+    for (auto& l : calls) sum += l.get();
+    benchmark::DoNotOptimize(sum);
+    return per_call;
+});
+
+void pending_call_desync(benchmark::State& state) {
+    double per_call = 0;
+    for (auto _ : state) {
+        gate_open.store(false);
+        malloc_trim(0);
+        per_call = pending_root(pending_calls).get();
+        pending_root.clear_cache();
+    }
+    state.counters["bytes_per_call"] = per_call;
+}
+
+void pending_call_packaged_task(benchmark::State& state) {
+    double per_call = 0;
+    for (auto _ : state) {
+        std::vector<std::packaged_task<long()>> tasks;
+        std::vector<std::future<long>> futures;
+        tasks.reserve(pending_calls);
+        futures.reserve(pending_calls);
+        malloc_trim(0);
+        std::size_t const before = heap_in_use();
+        for (long i = 0; i < pending_calls; ++i) {
+            tasks.emplace_back([i] { return i; });
+            futures.push_back(tasks.back().get_future());
+        }
+        per_call = static_cast<double>(heap_in_use() - before) / pending_calls;
+        for (auto& t : tasks) t();
+        long sum = 0;
+        for (auto& f : futures) sum += f.get();
+        benchmark::DoNotOptimize(sum);
+    }
+    state.counters["bytes_per_call"] = per_call;
 }
 
 struct remove_saved_file {
@@ -332,6 +491,7 @@ struct remove_saved_file {
         std::error_code ignored;
         std::filesystem::remove(bench_file("million.cache"), ignored);
         std::filesystem::remove(bench_file("subtree.cache"), ignored);
+        std::filesystem::remove(bench_file("flat.cache"), ignored);
     }
 } cleanup;
 
@@ -359,19 +519,59 @@ BENCHMARK(load_desync)->Name("load_1M/desync")->UseRealTime()->Unit(benchmark::k
 BENCHMARK(load_fread)->Name("load_1M/peer:fread")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(first_hit_subtree_desync)
     ->Name("first_hit_subtree_100k/desync")
+    ->Arg(first_hits)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(first_hit_unordered_map)
     ->Name("first_hit_subtree_100k/peer:unordered_map")
+    ->Arg(first_hits)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(bytes_per_result_desync)
-    ->Name("record_1M/desync")
+BENCHMARK(first_hit_flat_desync)
+    ->Name("first_hit_1e6/desync")
+    ->Arg(flat_results)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(first_hit_unordered_map)
+    ->Name("first_hit_1e6/peer:unordered_map")
+    ->Arg(flat_results)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(rerun_hits_desync)
+    ->Name("rerun_1e6_1us/desync")
     ->UseRealTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(bytes_per_result_unordered_map)
-    ->Name("record_1M/peer:unordered_map")
+BENCHMARK(rerun_first_run)
+    ->Name("rerun_1e6_1us/peer:first_run")
     ->UseRealTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(pending_call_desync)
+    ->Name("pending_call/desync")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(pending_call_packaged_task)
+    ->Name("pending_call/peer:packaged_task+future")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+// Bytes per recorded result at 10^4, 10^6 and 10^7 results (the last about 2 GB; the suite's
+// smoke run leaves it out).
+#define DESYNC_BENCH_RECORD(label, n, times)          \
+    BENCHMARK(bytes_per_result_desync)                \
+        ->Name("record_" label "/desync")             \
+        ->Arg(n)                                      \
+        ->UseRealTime()                               \
+        ->Iterations(times)                           \
+        ->Unit(benchmark::kMillisecond);              \
+    BENCHMARK(bytes_per_result_unordered_map)         \
+        ->Name("record_" label "/peer:unordered_map") \
+        ->Arg(n)                                      \
+        ->UseRealTime()                               \
+        ->Iterations(times)                           \
+        ->Unit(benchmark::kMillisecond)
+DESYNC_BENCH_RECORD("1e4", 10000, 20);
+DESYNC_BENCH_RECORD("1e6", 1000000, 3);
+DESYNC_BENCH_RECORD("1e7", 10000000, 1);

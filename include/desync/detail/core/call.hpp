@@ -117,7 +117,7 @@ public:
     }
 
     void execute() noexcept override {
-        scope sc;
+        scope sc([](task_base& child) noexcept { hooks::joined(child); });
         tl_frame.sc = &sc;
         const bool traced = trace_hook::on();
         if (traced) trace_hook::get().begin(*this);

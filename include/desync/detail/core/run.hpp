@@ -3,6 +3,7 @@
 // uses, where its work starts in this worker's deque), the scope that joins a body's calls,
 // and the wait loop that claims, helps or sleeps — never picking up unrelated older work.
 
+#include <algorithm>
 #include <desync/detail/core/task.hpp>
 #include <desync/detail/core/work_deque.hpp>
 #include <desync/error.hpp>
@@ -105,21 +106,26 @@ inline void wait_for(task_base* t) noexcept {
 }
 
 /// The calls one body made. Joining waits for all of them and collects the errors nobody read.
-/// The first few live inline: most bodies make a handful of calls.
+/// The first few live inline: most bodies make a handful of calls. A scope made with a `joined`
+/// function lets go early of the calls that finished without an error, each handed to `joined`
+/// as its join would, whenever its list fills up: a body that makes millions of calls holds
+/// only those still running or failed, not every call it made.
 class scope {
 public:
-    scope() = default;
+    using joined_fn = void (*)(task_base&) noexcept;
+
+    explicit scope(joined_fn joined = nullptr) noexcept : joined_(joined) {}
     scope(const scope&) = delete;
     scope& operator=(const scope&) = delete;
     ~scope() { release_all(); }
 
     void adopt(task_base* t) {
-        if (size_ == inline_capacity && more_.size() == more_.capacity()) more_.reserve(64);
+        if (size_ >= inline_capacity && more_.size() == more_.capacity()) make_room();
         t->retain();
         if (size_ < inline_capacity)
             first_[size_] = t;
         else
-            more_.push_back(t);
+            more_.push_back(t);  // room made above: does not throw
         ++size_;
     }
 
@@ -141,6 +147,27 @@ public:
 
 private:
     static constexpr std::size_t inline_capacity = 4;
+    static constexpr std::size_t first_room = 64;
+
+    // The list is full: hands over the calls that finished without an error (their errors, or
+    // a failure's, are the join's to collect), and grows it unless that freed half of it.
+    void make_room() {
+        if (joined_ && !more_.empty()) {
+            std::size_t kept = 0;
+            for (task_base* child : more_) {
+                if (child->done() && !child->failed()) {
+                    joined_(*child);
+                    child->release();
+                } else {
+                    more_[kept++] = child;
+                }
+            }
+            more_.resize(kept);
+            size_ = inline_capacity + kept;
+            if (2 * kept <= more_.capacity()) return;
+        }
+        more_.reserve(std::max(first_room, 2 * more_.capacity()));
+    }
 
     task_base* at(std::size_t i) const noexcept {
         return i < inline_capacity ? first_[i] : more_[i - inline_capacity];
@@ -154,6 +181,7 @@ private:
     std::size_t size_ = 0;
     task_base* first_[inline_capacity];
     std::vector<task_base*> more_;
+    joined_fn joined_;
 };
 
 }  // namespace desync::detail

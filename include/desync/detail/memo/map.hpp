@@ -1,13 +1,24 @@
 #pragma once
-// The map of one shard of a memo table: open addressing with linear probing over a power-of-two
-// array, at most half full. Memo keys are uniformly random, so their low bits index directly:
-// a lookup is one mask and, usually, one compare. The key {0, 0} marks an empty cell; it is
-// never stored (a call whose key it is, with probability 2^-128, is simply not memoized).
+// The map of one shard of a memo table: an index of 8-byte cells (open addressing with linear
+// probing over a power-of-two array, at most 3/4 full; a cell holds an entry's number and 32 bits
+// of its key, so that a probe reads only the entry it finds) over a pool of (key, slot) entries
+// that never move. Memo keys are uniformly random, so their low bits index directly. The pool grows
+// by blocks (16 entries, then twice as many each time up to 4096): no entry is copied when the
+// map grows, and a large map wastes at most one block; erased entries are reused first. So a
+// key costs its entry and 11-21 bytes of index, not twice its entry as an open-addressing
+// array of entries would (docs/memo.md). A slot holds its own key (its member `key`); the key
+// {0, 0} is never stored (a call whose key it is, with probability 2^-128, is simply not
+// memoized).
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <desync/xxhash.hpp>
 #include <memory>
+#include <new>
 #include <utility>
+#include <vector>
 
 namespace desync::detail {
 
@@ -22,10 +33,13 @@ public:
 
     /// The slot of `key`, or nullptr.
     Slot* find(const hash128& key) noexcept {
-        if (!keys_ || empty_key(key)) return nullptr;
+        if (!cells_ || empty_key(key)) return nullptr;
         for (std::size_t i = home(key);; i = (i + 1) & mask_) {
-            if (keys_[i] == key) return &slots_[i];
-            if (empty_key(keys_[i])) return nullptr;
+            cell const c = cells_[i];
+            if (c == 0) return nullptr;
+            if (fragment(c) != fragment(key)) continue;
+            Slot& e = at(number(c));
+            if (e.key == key) return &e;
         }
     }
 
@@ -34,29 +48,32 @@ public:
     std::pair<Slot*, bool> try_emplace(const hash128& key) {
         if (empty_key(key)) return {nullptr, false};
         if (Slot* s = find(key)) return {s, false};
-        if (2 * (size_ + 1) > capacity()) rebuild(capacity() ? 2 * capacity() : 16, keep_all{});
-        std::size_t const i = free_cell(key);
-        keys_[i] = key;
+        if (4 * (size_ + 1) > 3 * capacity()) reindex(capacity() ? 2 * capacity() : 16);
+        if (free_ == none) add_block();
+        std::uint32_t const n = free_;
+        Slot& e = at(n);
+        free_ = static_cast<std::uint32_t>(e.key.low);
+        e.key = key;
+        cells_[free_cell(key)] = make_cell(n, key);
         ++size_;
-        return {&slots_[i], true};
+        return {&e, true};
     }
 
-    /// The key of a slot (from find or try_emplace).
-    const hash128& key_of(const Slot* s) const noexcept { return keys_[index_of(s)]; }
-
-    /// Removes a slot (from find or try_emplace); other slots may move.
+    /// Removes a slot (from find or try_emplace); other slots stay where they are.
     void erase(Slot* s) noexcept {
-        std::size_t hole = index_of(s);
-        clear_cell(hole);
+        Slot& e = *s;
+        std::size_t hole = home(e.key);
+        std::uint32_t const n = number_of(e);
+        while (cells_[hole] != make_cell(n, e.key)) hole = (hole + 1) & mask_;
+        free_entry(e, n);
+        cells_[hole] = 0;
         --size_;
-        // Backward shift: later entries of the run move into the hole unless that would put
+        // Backward shift: later cells of the run move into the hole unless that would put
         // them before their home.
-        for (std::size_t i = (hole + 1) & mask_; !empty_key(keys_[i]); i = (i + 1) & mask_) {
-            std::size_t const h = home(keys_[i]);
+        for (std::size_t i = (hole + 1) & mask_; cells_[i] != 0; i = (i + 1) & mask_) {
+            std::size_t const h = home(at(number(cells_[i])).key);
             if (((i - h) & mask_) >= ((i - hole) & mask_)) {
-                keys_[hole] = keys_[i];
-                slots_[hole] = std::move(slots_[i]);
-                clear_cell(i);
+                cells_[hole] = std::exchange(cells_[i], 0);
                 hole = i;
             }
         }
@@ -66,7 +83,10 @@ public:
     template <class F>
     void for_each(F&& f) {
         for (std::size_t i = 0; i < capacity(); ++i)
-            if (!empty_key(keys_[i])) f(std::as_const(keys_[i]), slots_[i]);
+            if (cell const c = cells_[i]) {
+                Slot& e = at(number(c));
+                f(std::as_const(e.key), e);
+            }
     }
 
     /// Keeps only the slots that satisfy keep (a pure predicate). Throws std::bad_alloc, and
@@ -76,57 +96,119 @@ public:
         std::size_t kept = 0;
         for_each([&](const hash128&, Slot& s) { kept += keep(s) ? 1 : 0; });
         if (kept == size_) return;
+        if (kept == 0) {  // all of it goes: so does its memory
+            std::vector<std::unique_ptr<Slot[]>>().swap(blocks_);
+            cells_.reset();
+            mask_ = size_ = 0;
+            free_ = none;
+            entries_ = 0;
+            return;
+        }
         std::size_t cap = 16;
-        while (2 * kept > cap) cap *= 2;
-        rebuild(cap, keep);
-    }
-
-private:
-    struct keep_all {
-        bool operator()(const Slot&) const noexcept { return true; }
-    };
-
-    static bool empty_key(const hash128& k) noexcept { return k.low == 0 && k.high == 0; }
-    std::size_t capacity() const noexcept { return keys_ ? mask_ + 1 : 0; }
-    std::size_t home(const hash128& k) const noexcept {
-        return static_cast<std::size_t>(k.low) & mask_;
-    }
-    std::size_t index_of(const Slot* s) const noexcept {
-        return static_cast<std::size_t>(s - slots_.get());
-    }
-    std::size_t free_cell(const hash128& key) const noexcept {
-        std::size_t i = home(key);
-        while (!empty_key(keys_[i])) i = (i + 1) & mask_;
-        return i;
-    }
-    void clear_cell(std::size_t i) noexcept {
-        keys_[i] = hash128{};
-        slots_[i] = Slot{};
-    }
-
-    // Moves the slots that `keep` accepts into new arrays of `cap` cells (allocated first).
-    template <class Keep>
-    void rebuild(std::size_t cap, Keep&& keep) {
-        auto keys = std::make_unique<hash128[]>(cap);
-        auto slots = std::make_unique<Slot[]>(cap);
-        std::unique_ptr<hash128[]> old_keys = std::exchange(keys_, std::move(keys));
-        std::unique_ptr<Slot[]> old_slots = std::exchange(slots_, std::move(slots));
-        std::size_t const old_capacity = old_keys ? mask_ + 1 : 0;
+        while (4 * kept > 3 * cap) cap *= 2;
+        auto cells = std::make_unique<cell[]>(cap);
+        std::unique_ptr<cell[]> old = std::exchange(cells_, std::move(cells));
+        std::size_t const old_capacity = mask_ + 1;
         mask_ = cap - 1;
-        size_ = 0;
         for (std::size_t i = 0; i < old_capacity; ++i) {
-            if (empty_key(old_keys[i]) || !keep(old_slots[i])) continue;
-            std::size_t const at = free_cell(old_keys[i]);
-            keys_[at] = old_keys[i];
-            slots_[at] = std::move(old_slots[i]);
-            ++size_;
+            cell const c = old[i];
+            if (c == 0) continue;
+            Slot& e = at(number(c));
+            if (keep(e)) {
+                cells_[free_cell(e.key)] = c;
+            } else {
+                free_entry(e, number(c));
+                --size_;
+            }
         }
     }
 
-    std::unique_ptr<hash128[]> keys_;  // apart from the slots: a probe reads few cache lines
-    std::unique_ptr<Slot[]> slots_;
+private:
+    // A free entry's key is {the next free entry's number, or none; 0}.
+    static constexpr std::uint32_t none = 0xFFFFFFFFu;
+    static constexpr std::size_t first_block = 16;
+    static constexpr std::size_t max_block = 4096;
+    // Blocks 0..7 hold 16, 32, ..., 2048 entries (4080 in all); every later one 4096.
+    static constexpr std::size_t small_blocks = 8;
+    static constexpr std::size_t small_total = first_block * ((std::size_t{1} << small_blocks) - 1);
+
+    // An entry's number + 1 (low half; 0: an empty cell) and the low 32 bits of key.high.
+    using cell = std::uint64_t;
+    static cell make_cell(std::uint32_t n, const hash128& key) noexcept {
+        return (key.high << 32) | (std::uint64_t{n} + 1);
+    }
+    static std::uint32_t number(cell c) noexcept { return static_cast<std::uint32_t>(c) - 1; }
+    static std::uint32_t fragment(cell c) noexcept { return static_cast<std::uint32_t>(c >> 32); }
+    static std::uint32_t fragment(const hash128& key) noexcept {
+        return static_cast<std::uint32_t>(key.high);
+    }
+
+    static bool empty_key(const hash128& k) noexcept { return k.low == 0 && k.high == 0; }
+    std::size_t capacity() const noexcept { return cells_ ? mask_ + 1 : 0; }
+    std::size_t home(const hash128& k) const noexcept {
+        return static_cast<std::size_t>(k.low) & mask_;
+    }
+    std::size_t free_cell(const hash128& key) const noexcept {
+        std::size_t i = home(key);
+        while (cells_[i] != 0) i = (i + 1) & mask_;
+        return i;
+    }
+
+    static std::size_t block_size(std::size_t b) noexcept {
+        return b < small_blocks ? first_block << b : max_block;
+    }
+    // Entry number n: its block and its place in it.
+    Slot& at(std::size_t n) const noexcept {
+        if (n < small_total) {
+            std::size_t const b = std::bit_width(n / first_block + 1) - 1;
+            return blocks_[b][n - first_block * ((std::size_t{1} << b) - 1)];
+        }
+        std::size_t const past = n - small_total;
+        return blocks_[small_blocks + past / max_block][past % max_block];
+    }
+    // The number of an entry: the pool's blocks are few, so a scan finds its block.
+    std::uint32_t number_of(const Slot& e) const noexcept {
+        std::size_t start = 0;
+        for (std::size_t b = 0;; start += block_size(b), ++b) {
+            const Slot* first = blocks_[b].get();
+            if (&e >= first && &e < first + block_size(b))
+                return static_cast<std::uint32_t>(start + (&e - first));
+        }
+    }
+    void free_entry(Slot& e, std::uint32_t n) noexcept {
+        e = Slot{};
+        e.key = {free_, 0};
+        free_ = n;
+    }
+    // A new block of free entries, which go on the free list.
+    void add_block() {
+        std::size_t const size = block_size(blocks_.size());
+        if (entries_ + size >= none) throw std::bad_alloc();
+        blocks_.reserve(blocks_.size() + 1);
+        blocks_.push_back(std::make_unique<Slot[]>(size));
+        Slot* block = blocks_.back().get();
+        for (std::size_t i = size; i-- > 0;) {
+            block[i].key = {free_, 0};
+            free_ = static_cast<std::uint32_t>(entries_ + i);
+        }
+        entries_ += size;
+    }
+    // A new index of `cap` cells (allocated first) over the same entries.
+    void reindex(std::size_t cap) {
+        auto cells = std::make_unique<cell[]>(cap);
+        std::unique_ptr<cell[]> old = std::exchange(cells_, std::move(cells));
+        std::size_t const old_capacity = old ? mask_ + 1 : 0;
+        mask_ = cap - 1;
+        for (std::size_t i = 0; i < old_capacity; ++i)
+            if (cell const c = old[i]) cells_[free_cell(at(number(c)).key)] = c;
+    }
+
+    std::unique_ptr<cell[]> cells_;
+    std::vector<std::unique_ptr<Slot[]>> blocks_;
     std::size_t mask_ = 0;
     std::size_t size_ = 0;
+    std::size_t entries_ = 0;    // in all blocks
+    std::uint32_t free_ = none;  // the first free entry
 };
 
 }  // namespace desync::detail

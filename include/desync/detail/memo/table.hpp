@@ -35,12 +35,12 @@ struct running_call {
 
 /// What one key holds.
 struct memo_slot {
+    hash128 key;               // set by its map
     value_ptr installed;       // served to probes
     record_ptr blob;           // installed, but still the bytes of a loaded file's record
     value_ptr recorded;        // recorded by this run: what get_cache() returns
     record_ptr recorded_blob;  // or an undecoded record, recorded by a hit on a call above it
     std::uint64_t stamp = 0;
-    std::size_t bytes = 0;    // counted in the table's total
     std::uint32_t quick = 0;  // its quick cell's number + 1, or 0 (memo_quick.hpp)
 
     /// Moves the values into `out` (to release them later, out of a lock).
@@ -60,8 +60,8 @@ struct memo_slot {
         auto record_size = [](const record_ptr& r) {
             return cache_format::record_view{r.get()}.value().size();
         };
-        std::size_t n = blob ? record_size(blob) : installed ? installed->bytes : 0;
-        if (recorded && recorded != installed) n += recorded->bytes;
+        std::size_t n = blob ? record_size(blob) : installed ? installed->bytes() : 0;
+        if (recorded && recorded != installed) n += recorded->bytes();
         if (recorded_blob && recorded_blob != blob) n += record_size(recorded_blob);
         return n;
     }
@@ -244,15 +244,16 @@ private:
             memo_slot& s = *found;
             // A value is served only if this build still has every function its run called
             // (verified once per set of functions, then remembered).
-            if (s.installed && s.installed->tag == tag && deps_hold(s.installed->deps)) {
+            if (s.installed && s.installed->tag() == tag && deps_hold(s.installed->deps)) {
                 memo_found found{true, s.installed->duration_ns, {}, {}, s.installed->deps};
                 if (s.recorded != s.installed) found.first_use = s.installed;
                 served(sh, s);
                 take(s.installed);
                 // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
-                // recorded too, which find does before this probe returns.
+                // recorded too, which find does before this probe returns. A cell is given at
+                // the second hit: a sweep of distinct keys would only churn the cells.
                 if constexpr (Take::quick)
-                    if (quick && !bounded()) {
+                    if (quick && !bounded() && !found.first_use) {
                         const dep_set* d = s.installed->deps;
                         s.quick = quick_.fill(*quick, key, Take::bytes_of(*s.installed),
                                               d ? d->index() : 0, s.quick);
@@ -263,7 +264,7 @@ private:
                 blob = s.blob;
                 return {};
             }
-            if (share && s.recorded && s.recorded->tag == tag && deps_hold(s.recorded->deps)) {
+            if (share && s.recorded && s.recorded->tag() == tag && deps_hold(s.recorded->deps)) {
                 if (bounded()) s.stamp = next_stamp();
                 take(s.recorded);
                 return {true, s.recorded->duration_ns, {}, {}, s.recorded->deps};
@@ -379,13 +380,12 @@ private:
     template <class Change>
     void edit_at(memo_shard& sh, memo_slot* slot, Change&& change, bool erase_empty = true) {
         memo_slot& s = *slot;
-        if (s.quick) quick_.forget(std::exchange(s.quick, 0), sh.slots.key_of(slot));
+        if (s.quick) quick_.forget(std::exchange(s.quick, 0), s.key);
         bool const had = s.has_installed();
         bool const existed = !s.empty();
+        std::size_t const before = s.size();  // values are immutable: counted as they were
         change(s);
-        std::size_t const now = s.empty() ? 0 : s.size();
-        bytes_.fetch_add(now - s.bytes, std::memory_order_relaxed);  // modular: may shrink
-        s.bytes = now;
+        bytes_.fetch_add(s.size() - before, std::memory_order_relaxed);  // modular: may shrink
         if (s.has_installed() != had)
             installed_.fetch_add(had ? std::size_t(-1) : 1, std::memory_order_relaxed);
         if (existed != !s.empty())
@@ -396,7 +396,7 @@ private:
     // A value larger than the byte bound is not recorded: it would only evict everything else.
     bool too_big(const memo_value& v) const noexcept {
         std::size_t const max_bytes = max_bytes_.load(std::memory_order_relaxed);
-        return max_bytes && v.bytes > max_bytes;
+        return max_bytes && v.bytes() > max_bytes;
     }
     DESYNC_DETAIL_ALWAYS_INLINE bool bounded() const noexcept {
         return max_entries_.load(std::memory_order_relaxed) ||

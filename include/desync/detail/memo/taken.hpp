@@ -16,6 +16,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -182,16 +183,16 @@ DESYNC_DETAIL_ALWAYS_INLINE lazy<V> ready_lazy(const taken_value<V>& v) {
 
 template <class V>
 value_ptr make_value(result_task<V>& t, std::uint64_t callee, std::uint64_t took_ns,
-                     std::vector<hash128> children, const dep_set* deps) {
-    std::shared_ptr<typed_value<V>> v;
+                     std::span<const hash128> children, const dep_set* deps) {
+    std::unique_ptr<typed_value<V>> v;
     if constexpr (std::is_void_v<V>)
-        v = std::make_shared<typed_value<void>>(took_ns);
+        v = std::make_unique<typed_value<void>>(took_ns);
     else
-        v = std::make_shared<typed_value<V>>(took_ns, size_estimate(t.value()), t.value());
-    v->children = std::move(children);
+        v = std::make_unique<typed_value<V>>(took_ns, size_estimate(t.value()), t.value());
+    v->children = key_list(children);
     v->deps = deps;
     v->callee = callee;
-    return v;
+    return value_ptr(v.release());
 }
 
 }  // namespace desync::detail

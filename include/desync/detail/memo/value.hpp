@@ -3,6 +3,7 @@
 // and every cache snapshot that holds them (a snapshot copies no value), and the checked records
 // of loaded files, decoded only when a probe first asks for them with a known type.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <desync/codec.hpp>
@@ -11,6 +12,7 @@
 #include <desync/detail/memo/record.hpp>
 #include <desync/xxhash.hpp>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -26,31 +28,111 @@ namespace desync::detail {
 template <class V>
 inline constexpr char type_tag = 0;
 
-/// A recorded result, of the type `tag` identifies (and `type` names across builds).
+/// The keys of the memoized calls a body made, kept in one allocation of exactly their size
+/// (most results have none: then nothing is allocated).
+class key_list {
+public:
+    key_list() noexcept = default;
+    explicit key_list(std::span<const hash128> keys)
+        : key_list(keys.size(), [&](std::size_t i) { return keys[i]; }) {}
+    /// The n keys key_at(0) ... key_at(n - 1).
+    template <class KeyAt>
+    key_list(std::size_t n, KeyAt&& key_at) {
+        if (n == 0) return;
+        block_ = static_cast<hash128*>(::operator new(sizeof(hash128) * (n + 1)));
+        block_[0] = {n, 0};
+        for (std::size_t i = 0; i < n; ++i) block_[i + 1] = key_at(i);
+    }
+    key_list(const key_list&) = delete;
+    key_list& operator=(const key_list&) = delete;
+    key_list(key_list&& o) noexcept : block_(std::exchange(o.block_, nullptr)) {}
+    key_list& operator=(key_list&& o) noexcept {
+        std::swap(block_, o.block_);
+        return *this;
+    }
+    ~key_list() { ::operator delete(block_); }
+
+    std::size_t size() const noexcept {
+        return block_ ? static_cast<std::size_t>(block_[0].low) : 0;
+    }
+    bool empty() const noexcept { return !block_; }
+    const hash128* begin() const noexcept { return block_ ? block_ + 1 : nullptr; }
+    const hash128* end() const noexcept { return begin() + size(); }
+    operator std::span<const hash128>() const noexcept { return {begin(), size()}; }
+
+private:
+    hash128* block_ = nullptr;  // the count (in .low), then the keys
+};
+
+class value_ptr;
+
+/// A recorded result, of the type `tag()` identifies (and `type()` names across builds). Kept
+/// small (a table may hold tens of millions): counted by an intrusive reference count, its type
+/// known through its virtual functions rather than stored.
 class memo_value {
 public:
-    memo_value(const void* tag, std::uint64_t type, std::uint64_t duration_ns,
-               std::size_t bytes) noexcept
-        : tag(tag), type(type), duration_ns(duration_ns), bytes(bytes) {}
+    memo_value(std::uint64_t duration_ns, std::size_t bytes) noexcept
+        : bytes_(bytes < big ? static_cast<std::uint32_t>(bytes) : big), duration_ns(duration_ns) {}
     memo_value(const memo_value&) = delete;
     memo_value& operator=(const memo_value&) = delete;
     virtual ~memo_value() = default;
 
     /// Appends the value's encoding; false (and nothing appended) if it cannot be encoded.
     virtual bool encode(std::string& out) const = 0;
+    /// The type_tag of its type.
+    virtual const void* tag() const noexcept = 0;
+    /// Its type's result_type_id.
+    virtual std::uint64_t type() const noexcept = 0;
+    /// Its size for desync::cache_limit (an estimate).
+    std::size_t bytes() const noexcept { return bytes_ < big ? bytes_ : big_bytes(); }
 
+private:
+    static constexpr std::uint32_t big = 0xFFFFFFFFu;  // 4 GiB or more: computed when asked
+    virtual std::size_t big_bytes() const noexcept = 0;
+    friend class value_ptr;
+    mutable std::atomic<std::uint32_t> refs_{0};
+    const std::uint32_t bytes_;
+
+public:
     /// The keys of the memoized calls the body that made this value made (set before the value
     /// is shared): a hit on it records them too.
-    std::vector<hash128> children;
+    key_list children;
     /// What the run that made it called (memo_deps.hpp; nullptr: nothing): a hit serves it only
     /// if this build still has each of those functions. Set before the value is shared.
     const dep_set* deps = nullptr;
     /// The full hash of the function whose result it is (set before the value is shared).
     std::uint64_t callee = 0;
-    const void* const tag;
-    const std::uint64_t type;
     const std::uint64_t duration_ns;  // how long the call that made it ran: what a hit saves
-    const std::size_t bytes;          // its size for desync::cache_limit (an estimate)
+};
+
+/// A shared, immutable memo_value: what tables, caches and hits hold (a reference count in the
+/// value, like std::shared_ptr's but without a control block).
+class value_ptr {
+public:
+    value_ptr() noexcept = default;
+    value_ptr(std::nullptr_t) noexcept {}
+    /// Shares `v` (nullptr: none); a value made with `new` is owned by its value_ptrs.
+    explicit value_ptr(const memo_value* v) noexcept : p_(v) {
+        if (p_) p_->refs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    value_ptr(const value_ptr& o) noexcept : value_ptr(o.p_) {}
+    value_ptr(value_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    value_ptr& operator=(value_ptr o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~value_ptr() {
+        if (p_ && p_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
+    }
+
+    const memo_value* get() const noexcept { return p_; }
+    const memo_value* operator->() const noexcept { return p_; }
+    const memo_value& operator*() const noexcept { return *p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    friend bool operator==(const value_ptr& a, const value_ptr& b) noexcept { return a.p_ == b.p_; }
+
+private:
+    const memo_value* p_ = nullptr;
 };
 
 /// The size a result counts for in a bounded table: its encoded size, or its object size.
@@ -68,8 +150,7 @@ public:
     /// `bytes`: size_estimate of the value (of the one it copies, or of its encoding).
     template <class... A>
     typed_value(std::uint64_t duration_ns, std::size_t bytes, A&&... a)
-        : memo_value(&type_tag<V>, result_type_id<V>, duration_ns, bytes),
-          value(std::forward<A>(a)...) {}
+        : memo_value(duration_ns, bytes), value(std::forward<A>(a)...) {}
     bool encode(std::string& out) const override {
         if constexpr (is_encodable_v<V>) {
             detail::encode(out, value);
@@ -78,18 +159,32 @@ public:
             return false;
         }
     }
+    const void* tag() const noexcept override { return &type_tag<V>; }
+    std::uint64_t type() const noexcept override { return result_type_id<V>; }
     V value;
+
+private:
+    std::size_t big_bytes() const noexcept override {
+        try {
+            return size_estimate(value);
+        } catch (...) {
+            return std::size_t(-1);
+        }
+    }
 };
 
 template <>
 class typed_value<void> final : public memo_value {
 public:
-    explicit typed_value(std::uint64_t duration_ns) noexcept
-        : memo_value(&type_tag<void>, result_type_id<void>, duration_ns, 0) {}
+    explicit typed_value(std::uint64_t duration_ns) noexcept : memo_value(duration_ns, 0) {}
     bool encode(std::string&) const override { return true; }  // nothing to write
+    const void* tag() const noexcept override { return &type_tag<void>; }
+    std::uint64_t type() const noexcept override { return result_type_id<void>; }
+
+private:
+    std::size_t big_bytes() const noexcept override { return 0; }
 };
 
-using value_ptr = std::shared_ptr<const memo_value>;
 /// A record inside a loaded file's bytes; shares ownership of the whole file.
 using record_ptr = std::shared_ptr<const std::byte>;
 
@@ -114,21 +209,20 @@ template <class V>
 value_ptr decode_record(const std::byte* at) {
     cache_format::record_view const r{at};
     if (r.type() != result_type_id<V>) return nullptr;
-    std::shared_ptr<typed_value<V>> v;
+    std::unique_ptr<typed_value<V>> v;
     if constexpr (std::is_void_v<V>) {
         if (!r.value().empty()) return nullptr;
-        v = std::make_shared<typed_value<void>>(r.duration_ns());
+        v = std::make_unique<typed_value<void>>(r.duration_ns());
     } else if constexpr (is_encodable_v<V>) {
-        v = std::make_shared<typed_value<V>>(r.duration_ns(), r.value().size());
+        v = std::make_unique<typed_value<V>>(r.duration_ns(), r.value().size());
         if (!decode(r.value(), v->value)) return nullptr;
     } else {
         return nullptr;
     }
-    v->children.reserve(r.children());
-    for (std::size_t i = 0; i < r.children(); ++i) v->children.push_back(r.child(i));
+    v->children = key_list(r.children(), [&](std::size_t i) { return r.child(i); });
     v->deps = deps_of_ref(r.deps_ref());
     v->callee = r.callee();
-    return v;
+    return value_ptr(v.release());
 }
 
 /// The bytes of a loaded file.
