@@ -56,8 +56,6 @@ struct call_options {
     }
     std::size_t order_size() const noexcept { return x ? x->order.size() : 0; }
     bool has_res() const noexcept { return x && !x->res.empty(); }
-    ordering take_order() noexcept { return x ? std::move(x->order) : ordering{}; }
-    resource_request take_res() noexcept { return x ? std::move(x->res) : resource_request{}; }
 };
 
 template <class R>
@@ -89,8 +87,7 @@ public:
           callee_(std::move(callee)),
           inv_(std::in_place, std::move(inv)),
           args_(std::in_place, std::forward<A>(a)...),
-          order_(opts.take_order()),
-          res_(opts.take_res()) {}
+          x_(std::move(opts.x)) {}
 
     fn_core& callee() const noexcept { return *callee_.get(); }
     const std::tuple<S...>& args() const noexcept { return args_.get(); }
@@ -102,17 +99,17 @@ public:
     /// Starts the call: straight onto its executor, or once its inputs are ready.
     void start() {
         if (this->state(std::memory_order_relaxed) == task_state::queued) return submit();
-        pending_.store(static_cast<int>(input_count + order_.size()) + 1,
-                       std::memory_order_relaxed);
+        std::size_t const ordered = order_size();
+        pending_.store(static_cast<int>(input_count + ordered) + 1, std::memory_order_relaxed);
         if (trace_hook::on()) {  // before arming: an armed edge may start the call at once
             for_each_input([&](task_base* in) { trace_hook::get().input(*in, *this); });
-            for (auto& t : order_.tasks) trace_hook::get().input(*t, *this);
+            for (std::size_t k = 0; k < ordered; ++k)
+                trace_hook::get().input(*x_->order.tasks[k], *this);
         }
-        order_edges_ = std::vector<edge>(order_.size());
+        if (ordered) order_edges_ = std::make_unique<edge[]>(ordered);
         std::size_t i = 0;
         for_each_input([&](task_base* in) { watch(in, input_edges_[i++]); });
-        for (std::size_t k = 0; k < order_.size(); ++k)
-            watch(order_.tasks[k].get(), order_edges_[k]);
+        for (std::size_t k = 0; k < ordered; ++k) watch(x_->order.tasks[k].get(), order_edges_[k]);
         input_done();  // the start's own count, so no input can start the call while arming
     }
 
@@ -139,7 +136,7 @@ public:
             this->set_error(combine_errors(std::move(errors)));
         else
             take_flattened();
-        if (!res_.empty()) release_units(res_);  // even when the body threw
+        if (has_res()) release_units(x_->res);  // even when the body threw
         hooks::on_finish(*this);
         if (traced)
             trace_hook::get().end(*this, &callee(), hooks::key_of(*this), hooks::unrecorded(*this));
@@ -151,7 +148,7 @@ public:
     /// reply and the reference the reply held, before submit() returns.
     void resume_remote() noexcept {
         task_ref<> self = task_ref<>::share(this);
-        res_ = resource_request{};
+        if (x_) x_->res = resource_request{};
         queue_now();
     }
 
@@ -161,7 +158,7 @@ public:
             if (!found && !in->done()) found = in;
         };
         for_each_input(check);
-        for (auto& t : order_.tasks) check(t.get());
+        for (std::size_t k = 0; k < order_size(); ++k) check(x_->order.tasks[k].get());
         return found;
     }
 
@@ -205,12 +202,12 @@ private:
         task_ref<> self = task_ref<>::share(this);
         if (auto e = first_input_error()) return fail(std::move(e));
         // A hit finishes the call here (the memo hooks tell the tracer first).
-        if ((input_count || !order_.empty()) && hooks::try_finish_early(*this)) return;
+        if ((input_count || order_size()) && hooks::try_finish_early(*this)) return;
         // A desync::distributed call may run elsewhere: its reply queues it (resume_remote).
         if (callee().distributed && hooks::send_remote(*this)) return;
-        if (!res_.empty()) {
+        if (has_res()) {
             try {
-                if (!acquire_units(res_, this)) return;  // granted() later
+                if (!acquire_units(x_->res, this)) return;  // granted() later
             } catch (...) {
                 return fail(std::current_exception());
             }
@@ -232,7 +229,7 @@ private:
         try {
             submit();
         } catch (...) {  // out of memory while queueing: fail the call rather than lose it
-            if (!res_.empty()) release_units(res_);
+            if (has_res()) release_units(x_->res);
             fail(std::current_exception());
         }
     }
@@ -250,8 +247,8 @@ private:
         for_each_input([&](task_base* in) {
             if (!e && in->failed()) e = in->error();
         });
-        if (order_.propagate_errors)
-            for (auto& t : order_.tasks)
+        if (x_ && x_->order.propagate_errors)
+            for (auto& t : x_->order.tasks)
                 if (!e && t->failed()) e = t->error();
         return e;
     }
@@ -292,15 +289,18 @@ private:
         }
     }
 
+    // The calls it comes after and the units it needs, if any (most calls have neither).
+    std::size_t order_size() const noexcept { return x_ ? x_->order.size() : 0; }
+    bool has_res() const noexcept { return x_ && !x_->res.empty(); }
+
     core_ref callee_;
     box<Invoker> inv_;
     box<std::tuple<S...>> args_;
-    ordering order_;
-    resource_request res_;
+    std::unique_ptr<call_options::extras> x_;  // null: no ordering, no units
     std::array<edge, input_count> input_edges_{};
-    std::vector<edge> order_edges_;
+    std::unique_ptr<edge[]> order_edges_;  // one per call it comes after
     std::atomic<int> pending_{0};
-    typename flattened<raw_result>::type flattened_{};
+    [[no_unique_address]] typename flattened<raw_result>::type flattened_{};
 };
 
 /// The executor a call of `core` runs on.
