@@ -18,6 +18,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <span>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -56,6 +57,11 @@ struct call_options {
     }
     std::size_t order_size() const noexcept { return x ? x->order.size() : 0; }
     bool has_res() const noexcept { return x && !x->res.empty(); }
+    /// The calls it comes after (none without options).
+    std::span<const task_ref<>> order() const noexcept {
+        if (!x) return {};
+        return x->order.tasks;
+    }
 };
 
 template <class R>
@@ -87,7 +93,7 @@ public:
           callee_(std::move(callee)),
           inv_(std::in_place, std::move(inv)),
           args_(std::in_place, std::forward<A>(a)...),
-          x_(std::move(opts.x)) {}
+          opts_(std::move(opts)) {}
 
     fn_core& callee() const noexcept { return *callee_.get(); }
     const std::tuple<S...>& args() const noexcept { return args_.get(); }
@@ -99,17 +105,16 @@ public:
     /// Starts the call: straight onto its executor, or once its inputs are ready.
     void start() {
         if (this->state(std::memory_order_relaxed) == task_state::queued) return submit();
-        std::size_t const ordered = order_size();
-        pending_.store(static_cast<int>(input_count + ordered) + 1, std::memory_order_relaxed);
+        std::span<const task_ref<>> const order = opts_.order();
+        pending_.store(static_cast<int>(input_count + order.size()) + 1, std::memory_order_relaxed);
         if (trace_hook::on()) {  // before arming: an armed edge may start the call at once
             for_each_input([&](task_base* in) { trace_hook::get().input(*in, *this); });
-            for (std::size_t k = 0; k < ordered; ++k)
-                trace_hook::get().input(*x_->order.tasks[k], *this);
+            for (auto& t : order) trace_hook::get().input(*t, *this);
         }
-        if (ordered) order_edges_ = std::make_unique<edge[]>(ordered);
+        if (!order.empty()) order_edges_ = std::make_unique<edge[]>(order.size());
         std::size_t i = 0;
         for_each_input([&](task_base* in) { watch(in, input_edges_[i++]); });
-        for (std::size_t k = 0; k < ordered; ++k) watch(x_->order.tasks[k].get(), order_edges_[k]);
+        for (std::size_t k = 0; k < order.size(); ++k) watch(order[k].get(), order_edges_[k]);
         input_done();  // the start's own count, so no input can start the call while arming
     }
 
@@ -127,7 +132,7 @@ public:
         }
         tl_frame.sc = nullptr;
         if (traced) trace_hook::get().joining(*this);
-        auto unread = sc.join([](task_base& child) { hooks::joined(child); });
+        auto unread = sc.join();
         if (errors.empty())
             errors = std::move(unread);
         else
@@ -136,7 +141,7 @@ public:
             this->set_error(combine_errors(std::move(errors)));
         else
             take_flattened();
-        if (has_res()) release_units(x_->res);  // even when the body threw
+        if (opts_.has_res()) release_units(opts_.x->res);  // even when the body threw
         hooks::on_finish(*this);
         if (traced)
             trace_hook::get().end(*this, &callee(), hooks::key_of(*this), hooks::unrecorded(*this));
@@ -148,7 +153,7 @@ public:
     /// reply and the reference the reply held, before submit() returns.
     void resume_remote() noexcept {
         task_ref<> self = task_ref<>::share(this);
-        if (x_) x_->res = resource_request{};
+        if (opts_.x) opts_.x->res = resource_request{};
         queue_now();
     }
 
@@ -158,7 +163,7 @@ public:
             if (!found && !in->done()) found = in;
         };
         for_each_input(check);
-        for (std::size_t k = 0; k < order_size(); ++k) check(x_->order.tasks[k].get());
+        for (auto& t : opts_.order()) check(t.get());
         return found;
     }
 
@@ -202,12 +207,12 @@ private:
         task_ref<> self = task_ref<>::share(this);
         if (auto e = first_input_error()) return fail(std::move(e));
         // A hit finishes the call here (the memo hooks tell the tracer first).
-        if ((input_count || order_size()) && hooks::try_finish_early(*this)) return;
+        if ((input_count || opts_.order_size()) && hooks::try_finish_early(*this)) return;
         // A desync::distributed call may run elsewhere: its reply queues it (resume_remote).
         if (callee().distributed && hooks::send_remote(*this)) return;
-        if (has_res()) {
+        if (opts_.has_res()) {
             try {
-                if (!acquire_units(x_->res, this)) return;  // granted() later
+                if (!acquire_units(opts_.x->res, this)) return;  // granted() later
             } catch (...) {
                 return fail(std::current_exception());
             }
@@ -229,7 +234,7 @@ private:
         try {
             submit();
         } catch (...) {  // out of memory while queueing: fail the call rather than lose it
-            if (has_res()) release_units(x_->res);
+            if (opts_.has_res()) release_units(opts_.x->res);
             fail(std::current_exception());
         }
     }
@@ -247,8 +252,8 @@ private:
         for_each_input([&](task_base* in) {
             if (!e && in->failed()) e = in->error();
         });
-        if (x_ && x_->order.propagate_errors)
-            for (auto& t : x_->order.tasks)
+        if (opts_.x && opts_.x->order.propagate_errors)
+            for (auto& t : opts_.order())
                 if (!e && t->failed()) e = t->error();
         return e;
     }
@@ -289,14 +294,10 @@ private:
         }
     }
 
-    // The calls it comes after and the units it needs, if any (most calls have neither).
-    std::size_t order_size() const noexcept { return x_ ? x_->order.size() : 0; }
-    bool has_res() const noexcept { return x_ && !x_->res.empty(); }
-
     core_ref callee_;
     box<Invoker> inv_;
     box<std::tuple<S...>> args_;
-    std::unique_ptr<call_options::extras> x_;  // null: no ordering, no units
+    call_options opts_;  // the calls it comes after and the units it needs (most: neither)
     std::array<edge, input_count> input_edges_{};
     std::unique_ptr<edge[]> order_edges_;  // one per call it comes after
     std::atomic<int> pending_{0};

@@ -106,10 +106,10 @@ inline void wait_for(task_base* t) noexcept {
 }
 
 /// The calls one body made. Joining waits for all of them and collects the errors nobody read.
-/// The first few live inline: most bodies make a handful of calls. A scope made with a `joined`
-/// function lets go early of the calls that finished without an error, each handed to `joined`
-/// as its join would, whenever its list fills up: a body that makes millions of calls holds
-/// only those still running or failed, not every call it made.
+/// The first few live inline: most bodies make a handful of calls. Each call, once finished, is
+/// handed to the scope's `joined` function (if any): by the join, or earlier, when the list fills
+/// up, for the calls that finished without an error, which the scope then lets go of. So a body
+/// that makes millions of calls holds only those still running or failed, not every call it made.
 class scope {
 public:
     using joined_fn = void (*)(task_base&) noexcept;
@@ -130,15 +130,14 @@ public:
     }
 
     /// Waits for every call of this scope, in the order they were made, and hands each, once
-    /// finished, to `finished(task_base&)` (noexcept).
-    template <class Finished>
-    std::vector<std::exception_ptr> join(Finished&& finished) noexcept {
+    /// finished, to `joined`.
+    std::vector<std::exception_ptr> join() noexcept {
         if (size_) drain_own_scope();
         std::vector<std::exception_ptr> errors;
         for (std::size_t i = 0; i < size_; ++i) {
             task_base* child = at(i);
             wait_for(child);
-            finished(*child);
+            if (joined_) joined_(*child);
             if (auto e = child->claim_unreported_error()) errors.push_back(std::move(e));
         }
         release_all();

@@ -48,7 +48,7 @@ public:
     std::pair<Slot*, bool> try_emplace(const hash128& key) {
         if (empty_key(key)) return {nullptr, false};
         if (Slot* s = find(key)) return {s, false};
-        if (4 * (size_ + 1) > 3 * capacity()) reindex(capacity() ? 2 * capacity() : 16);
+        if (4 * (size_ + 1) > 3 * capacity()) reindex(capacity() ? 2 * capacity() : 16, keep_all);
         if (free_ == none) add_block();
         std::uint32_t const n = free_;
         Slot& e = at(n);
@@ -61,11 +61,9 @@ public:
 
     /// Removes a slot (from find or try_emplace); other slots stay where they are.
     void erase(Slot* s) noexcept {
-        Slot& e = *s;
-        std::size_t hole = home(e.key);
-        std::uint32_t const n = number_of(e);
-        while (cells_[hole] != make_cell(n, e.key)) hole = (hole + 1) & mask_;
-        free_entry(e, n);
+        std::size_t hole = home(s->key);
+        while (&at(number(cells_[hole])) != s) hole = (hole + 1) & mask_;  // its cell, in its run
+        free_entry(*s, number(cells_[hole]));
         cells_[hole] = 0;
         --size_;
         // Backward shift: later cells of the run move into the hole unless that would put
@@ -106,21 +104,7 @@ public:
         }
         std::size_t cap = 16;
         while (4 * kept > 3 * cap) cap *= 2;
-        auto cells = std::make_unique<cell[]>(cap);
-        std::unique_ptr<cell[]> old = std::exchange(cells_, std::move(cells));
-        std::size_t const old_capacity = mask_ + 1;
-        mask_ = cap - 1;
-        for (std::size_t i = 0; i < old_capacity; ++i) {
-            cell const c = old[i];
-            if (c == 0) continue;
-            Slot& e = at(number(c));
-            if (keep(e)) {
-                cells_[free_cell(e.key)] = c;
-            } else {
-                free_entry(e, number(c));
-                --size_;
-            }
-        }
+        reindex(cap, keep);
     }
 
 private:
@@ -166,15 +150,6 @@ private:
         std::size_t const past = n - small_total;
         return blocks_[small_blocks + past / max_block][past % max_block];
     }
-    // The number of an entry: the pool's blocks are few, so a scan finds its block.
-    std::uint32_t number_of(const Slot& e) const noexcept {
-        std::size_t start = 0;
-        for (std::size_t b = 0;; start += block_size(b), ++b) {
-            const Slot* first = blocks_[b].get();
-            if (&e >= first && &e < first + block_size(b))
-                return static_cast<std::uint32_t>(start + (&e - first));
-        }
-    }
     void free_entry(Slot& e, std::uint32_t n) noexcept {
         e = Slot{};
         e.key = {free_, 0};
@@ -193,14 +168,27 @@ private:
         }
         entries_ += size;
     }
-    // A new index of `cap` cells (allocated first) over the same entries.
-    void reindex(std::size_t cap) {
+    static bool keep_all(const Slot&) noexcept { return true; }
+
+    // A new index of `cap` cells (allocated first) over the entries that `keep` accepts; the
+    // others are freed.
+    template <class Keep>
+    void reindex(std::size_t cap, Keep&& keep) {
         auto cells = std::make_unique<cell[]>(cap);
         std::unique_ptr<cell[]> old = std::exchange(cells_, std::move(cells));
         std::size_t const old_capacity = old ? mask_ + 1 : 0;
         mask_ = cap - 1;
-        for (std::size_t i = 0; i < old_capacity; ++i)
-            if (cell const c = old[i]) cells_[free_cell(at(number(c)).key)] = c;
+        for (std::size_t i = 0; i < old_capacity; ++i) {
+            cell const c = old[i];
+            if (c == 0) continue;
+            Slot& e = at(number(c));
+            if (keep(e)) {
+                cells_[free_cell(e.key)] = c;
+            } else {
+                free_entry(e, number(c));
+                --size_;
+            }
+        }
     }
 
     std::unique_ptr<cell[]> cells_;

@@ -189,10 +189,7 @@ value_ptr make_value(result_task<V>& t, std::uint64_t callee, std::uint64_t took
         v = std::make_unique<typed_value<void>>(took_ns);
     else
         v = std::make_unique<typed_value<V>>(took_ns, size_estimate(t.value()), t.value());
-    v->children = key_list(children);
-    v->deps = deps;
-    v->callee = callee;
-    return value_ptr(v.release());
+    return share_made(std::move(v), key_list(children), deps, callee);
 }
 
 }  // namespace desync::detail

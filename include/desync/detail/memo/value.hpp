@@ -185,6 +185,17 @@ private:
     std::size_t big_bytes() const noexcept override { return 0; }
 };
 
+/// Shares a value just made, once given what it was made from (its children's keys, what its
+/// run called, its function's full hash): after this it is immutable.
+template <class V>
+value_ptr share_made(std::unique_ptr<typed_value<V>> v, key_list children, const dep_set* deps,
+                     std::uint64_t callee) noexcept {
+    v->children = std::move(children);
+    v->deps = deps;
+    v->callee = callee;
+    return value_ptr(v.release());
+}
+
 /// A record inside a loaded file's bytes; shares ownership of the whole file.
 using record_ptr = std::shared_ptr<const std::byte>;
 
@@ -219,10 +230,9 @@ value_ptr decode_record(const std::byte* at) {
     } else {
         return nullptr;
     }
-    v->children = key_list(r.children(), [&](std::size_t i) { return r.child(i); });
-    v->deps = deps_of_ref(r.deps_ref());
-    v->callee = r.callee();
-    return value_ptr(v.release());
+    return share_made(std::move(v),
+                      key_list(r.children(), [&](std::size_t i) { return r.child(i); }),
+                      deps_of_ref(r.deps_ref()), r.callee());
 }
 
 /// The bytes of a loaded file.

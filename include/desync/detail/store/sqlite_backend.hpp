@@ -527,14 +527,10 @@ private:
             std::size_t keys = last ? last->added() : stored_count();
             for (;;) {
                 auto f = std::make_unique<key_filter>(2 * keys + 65536);
-                std::int64_t seen = 0;
                 sqlite3_stmt* s = all_keys_.get();
                 reset_after reset(s);
                 sqlite3_bind_int64(s, 1, space_id_.load(std::memory_order_relaxed));
-                while (step(writer_.get(), s, "reading its keys")) {
-                    f->add(column_key(s));
-                    seen = std::max<std::int64_t>(seen, sqlite3_column_int64(s, 2));
-                }
+                std::int64_t const seen = add_keys(*f, s, 0, "reading its keys");
                 if (f->added() > f->capacity()) {  // more than the last filter held: again
                     keys = f->added();
                     continue;
@@ -559,13 +555,10 @@ private:
             reset_after reset(s);
             sqlite3_bind_int64(s, 1, seen_id_);
             sqlite3_bind_int64(s, 2, space_id_.load(std::memory_order_relaxed));
-            bool found = false;
-            while (step(writer_.get(), s, "reading its new keys")) {
-                f->add(column_key(s));
-                seen_id_ = std::max<std::int64_t>(seen_id_, sqlite3_column_int64(s, 2));
-                found = true;
-            }
-            if (found)  // other processes may have advanced the clock: renew by its true age
+            std::int64_t const before = seen_id_;
+            seen_id_ = add_keys(*f, s, seen_id_, "reading its new keys");
+            if (seen_id_ !=
+                before)  // other processes may have advanced the clock: renew by its true age
                 clock_seen_.store(
                     std::max(clock_seen_.load(std::memory_order_relaxed), stored_clock()),
                     std::memory_order_relaxed);
@@ -598,9 +591,14 @@ private:
                    : 0;
     }
 
-    static hash128 column_key(sqlite3_stmt* s) {
-        return {static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)),
-                static_cast<std::uint64_t>(sqlite3_column_int64(s, 0))};
+    // Adds the keys of the rows `s` (hi, lo, id) gives to `f`; the largest id seen, from `seen`.
+    std::int64_t add_keys(key_filter& f, sqlite3_stmt* s, std::int64_t seen, const char* doing) {
+        while (step(writer_.get(), s, doing)) {
+            f.add({static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)),
+                   static_cast<std::uint64_t>(sqlite3_column_int64(s, 0))});
+            seen = std::max<std::int64_t>(seen, sqlite3_column_int64(s, 2));
+        }
+        return seen;
     }
 
     // One line on stderr for the first error of this store; the others are counted only.
