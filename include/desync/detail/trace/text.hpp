@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <desync/config.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -13,20 +14,7 @@
 namespace desync::detail {
 
 /// Length of the valid UTF-8 sequence at s[i], or 0 if the bytes there are not one.
-inline std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
-    auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = at(i);
-    if (c < 0x80) return 1;
-    std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k)
-        if ((at(i + k) & 0xC0) != 0x80) return 0;
-    const unsigned char d = at(i + 1);  // overlong forms, surrogates, beyond U+10FFFF
-    if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) ||
-        (c == 0xF4 && d > 0x8F))
-        return 0;
-    return n;
-}
+DESYNC_DECL std::size_t utf8_length(std::string_view s, std::size_t i) noexcept;
 
 /// Calls out(piece) for each valid UTF-8 sequence, and out("") for each byte that is not one.
 template <class Out>
@@ -39,123 +27,27 @@ void for_each_utf8(std::string_view s, Out&& out) {
 }
 
 /// A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
-inline std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    for_each_utf8(s, [&](std::string_view piece) {
-        if (piece.empty()) return void(out += "\\ufffd");
-        switch (const char c = piece[0]) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) >= 0x20) {
-                    out += piece;
-                } else {
-                    char hex[8];
-                    std::snprintf(hex, sizeof hex, "\\u%04x", static_cast<unsigned>(c));
-                    out += hex;
-                }
-        }
-    });
-    return out += '"';
-}
+DESYNC_DECL std::string json_quote(std::string_view s);
 
 /// A Graphviz quoted string (an id or a label), quotes included: backslashes and quotes are
 /// escaped, line breaks become \n, other control bytes and invalid UTF-8 become '?'.
-inline std::string dot_quote(std::string_view s) {
-    std::string out = "\"";
-    for_each_utf8(s, [&](std::string_view piece) {
-        switch (const char c = piece.empty() ? '\x01' : piece[0]) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            default:
-                out += static_cast<unsigned char>(c) < 0x20 ? std::string_view("?") : piece;
-        }
-    });
-    return out += '"';
-}
+DESYNC_DECL std::string dot_quote(std::string_view s);
 
 /// XML text or attribute content; control bytes and invalid UTF-8 become '?'.
-inline std::string xml_escape(std::string_view s) {
-    std::string out;
-    for_each_utf8(s, [&](std::string_view piece) {
-        switch (const char c = piece.empty() ? '\x01' : piece[0]) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            default:
-                out += static_cast<unsigned char>(c) < 0x20 ? std::string_view("?") : piece;
-        }
-    });
-    return out;
-}
+DESYNC_DECL std::string xml_escape(std::string_view s);
 
 /// Nanoseconds as microseconds with three decimals (exact): 1234567 -> "1234.567".
-inline std::string micros(std::int64_t ns) {
-    char text[40];
-    const char* sign = ns < 0 ? "-" : "";
-    const auto v = static_cast<unsigned long long>(ns < 0 ? -ns : ns);
-    std::snprintf(text, sizeof text, "%s%llu.%03llu", sign, v / 1000, v % 1000);
-    return text;
-}
+DESYNC_DECL std::string micros(std::int64_t ns);
 
 /// A number with a fixed count of decimals, written without the C locale's help (a locale with
 /// a decimal comma would break SVG coordinates).
-inline std::string fixed(double v, int decimals = 1) {
-    long long scale = 1;
-    for (int i = 0; i < decimals; ++i) scale *= 10;
-    const long long n = std::llround(v * static_cast<double>(scale));
-    const unsigned long long a = static_cast<unsigned long long>(n < 0 ? -n : n);
-    std::string out =
-        (n < 0 ? "-" : "") + std::to_string(a / static_cast<unsigned long long>(scale));
-    if (decimals > 0) {
-        std::string frac = std::to_string(a % static_cast<unsigned long long>(scale));
-        out += '.' + std::string(static_cast<std::size_t>(decimals) - frac.size(), '0') + frac;
-    }
-    return out;
-}
+DESYNC_DECL std::string fixed(double v, int decimals = 1);
 
 /// A duration for people, three significant digits: "2.00 s", "15.3 ms", "820 µs".
-inline std::string human_duration(std::int64_t ns) {
-    if (ns < 1000) return std::to_string(ns) + " ns";
-    const char* unit = ns >= 1'000'000'000 ? " s" : ns >= 1'000'000 ? " ms" : " \u00b5s";
-    const double scale = ns >= 1'000'000'000 ? 1e9 : ns >= 1'000'000 ? 1e6 : 1e3;
-    const double v = static_cast<double>(ns) / scale;
-    return fixed(v, v < 10 ? 2 : v < 100 ? 1 : 0) + unit;
-}
+DESYNC_DECL std::string human_duration(std::int64_t ns);
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/trace/text.ipp>
+#endif
