@@ -3,6 +3,7 @@
 /// The exceptions desync throws of its own accord.
 
 #include <cstddef>
+#include <desync/config.hpp>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -42,28 +43,15 @@ public:
 /// order their calls were made (the body's own exception, if any, first). Never nested.
 class exception_list : public std::exception {
 public:
-    explicit exception_list(std::vector<std::exception_ptr> errors)
-        : errors_(std::move(errors)), what_(describe(errors_)) {}
+    explicit exception_list(std::vector<std::exception_ptr> errors);
     /// The errors, each still throwable with std::rethrow_exception.
     const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
     std::size_t size() const noexcept { return errors_.size(); }
-    const char* what() const noexcept override { return what_.c_str(); }
+    const char* what() const noexcept override;
 
 private:
-    static std::string describe(const std::vector<std::exception_ptr>& errors) {
-        std::string out = "desync: " + std::to_string(errors.size()) + " calls failed";
-        for (const auto& e : errors) out += "; " + message_of(e);
-        return out;
-    }
-    static std::string message_of(const std::exception_ptr& e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-            return x.what();
-        } catch (...) {
-            return "(an exception not derived from std::exception)";
-        }
-    }
+    static std::string describe(const std::vector<std::exception_ptr>& errors);
+    static std::string message_of(const std::exception_ptr& e);
     std::vector<std::exception_ptr> errors_;
     std::string what_;
 };
@@ -71,33 +59,11 @@ private:
 namespace detail {
 
 /// True for a desync::cancelled error.
-inline bool is_cancellation(const std::exception_ptr& e) noexcept {
-    try {
-        std::rethrow_exception(e);
-    } catch (const cancelled&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
+DESYNC_DECL bool is_cancellation(const std::exception_ptr& e) noexcept;
 
 /// One error from a body and its unread children: the error itself when there is one,
 /// an exception_list when there are several (flattened), nullptr when there is none.
-inline std::exception_ptr combine_errors(std::vector<std::exception_ptr> errors) {
-    if (errors.empty()) return nullptr;
-    if (errors.size() == 1) return errors.front();
-    std::vector<std::exception_ptr> flat;
-    for (auto& e : errors) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const exception_list& list) {
-            flat.insert(flat.end(), list.errors().begin(), list.errors().end());
-        } catch (...) {
-            flat.push_back(e);
-        }
-    }
-    return std::make_exception_ptr(exception_list(std::move(flat)));
-}
+DESYNC_DECL std::exception_ptr combine_errors(std::vector<std::exception_ptr> errors);
 
 }  // namespace detail
 
@@ -121,3 +87,7 @@ private:
 };
 
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/error.ipp>
+#endif

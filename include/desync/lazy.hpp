@@ -3,6 +3,7 @@
 /// `desync::lazy<T>`: the result of a call. The call starts when it is made; the lazy waits only
 /// where its value is used. Copies share one result, like std::shared_future.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/call.hpp>
 #include <desync/detail/core/fn_core.hpp>
@@ -145,15 +146,7 @@ private:
 
 namespace detail {
 
-inline void report_lost_error(const std::exception_ptr& e) noexcept {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        std::fprintf(stderr, "desync: a root call failed during stack unwinding: %s\n", x.what());
-    } catch (...) {
-        std::fprintf(stderr, "desync: a root call failed during stack unwinding\n");
-    }
-}
+DESYNC_DECL void report_lost_error(const std::exception_ptr& e) noexcept;
 
 }  // namespace detail
 }  // namespace desync
@@ -163,16 +156,7 @@ inline void report_lost_error(const std::exception_ptr& e) noexcept {
 namespace desync::detail {
 
 /// The core of calls that belong to no desync function (desync::async, then): never memoized.
-inline fn_core& anonymous_core() {
-    static fn_core* core = [] {
-        auto* c = new fn_core;  // never destroyed: calls may still refer to it at exit
-        c->name = "desync::async";
-        c->immortal = true;
-        c->transparent = true;  // the callable is the caller's own code (or a plain function)
-        return c;
-    }();
-    return *core;
-}
+DESYNC_DECL fn_core& anonymous_core();
 
 template <class T, class F>
 auto then_impl(const lazy<T>& self, F&& f) {
@@ -249,3 +233,7 @@ auto async_get_impl(const lazy<T>& self, Token&& token) {
 }
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/lazy.ipp>
+#endif

@@ -4,6 +4,7 @@
 /// declares `desync::needs{...}` waits in a queue until its budget has room, and gives its
 /// units back when it ends, even when it throws.
 
+#include <desync/config.hpp>
 #include <desync/error.hpp>
 
 #include <algorithm>
@@ -58,13 +59,9 @@ struct resource_ops {
 inline constinit std::atomic<const resource_ops*> installed_resource_ops{nullptr};
 
 /// Takes the units of `r` (not empty) now, or queues `w` (resources::acquire_or_queue).
-inline bool acquire_units(const resource_request& r, resource_waiter* w) {
-    return installed_resource_ops.load(std::memory_order_acquire)->acquire_or_queue(r, w);
-}
+DESYNC_DECL bool acquire_units(const resource_request& r, resource_waiter* w);
 /// Gives the units of `r` (not empty) back (resources::release).
-inline void release_units(const resource_request& r) noexcept {
-    installed_resource_ops.load(std::memory_order_acquire)->release(r);
-}
+DESYNC_DECL void release_units(const resource_request& r) noexcept;
 
 }  // namespace detail
 
@@ -74,16 +71,7 @@ inline void release_units(const resource_request& r) noexcept {
 class resources {
 public:
     /// A budget with these units and capacities.
-    resources(std::initializer_list<std::pair<std::string, long>> units) {
-        for (const auto& [name, capacity] : units) {
-            if (capacity < 0)
-                throw error("desync::resources: negative capacity for '" + name + "'");
-            names_.push_back(name);
-            capacity_.push_back(capacity);
-        }
-        used_.assign(names_.size(), 0);
-        peak_.assign(names_.size(), 0);
-    }
+    resources(std::initializer_list<std::pair<std::string, long>> units);
     resources(const resources&) = delete;
     resources& operator=(const resources&) = delete;
 
@@ -96,75 +84,19 @@ public:
 
     /// Validates `n` against this budget: throws desync::error for an unknown unit or a request
     /// larger than the whole capacity (it could never run).
-    detail::resource_request request(const needs& n) {
-        static constexpr detail::resource_ops ops{
-            [](const detail::resource_request& r, detail::resource_waiter* w) {
-                return r.budget->acquire_or_queue(r, w);
-            },
-            [](const detail::resource_request& r) noexcept { r.budget->release(r); }};
-        detail::installed_resource_ops.store(&ops, std::memory_order_release);
-        detail::resource_request r{this, {}};
-        if (n.cpus) add(r, "cpus", n.cpus);
-        for (const auto& [unit, amount] : n.units) add(r, unit, amount);
-        return r;
-    }
+    detail::resource_request request(const needs& n);
 
     /// Takes the units now if the queue is empty and they are free; otherwise queues `w`.
-    bool acquire_or_queue(const detail::resource_request& r, detail::resource_waiter* w) {
-        std::lock_guard lock(m_);
-        if (queue_.empty() && fits(r)) {
-            take(r);
-            return true;
-        }
-        queue_.push_back({w, r});
-        return false;
-    }
+    bool acquire_or_queue(const detail::resource_request& r, detail::resource_waiter* w);
 
     /// Gives units back and starts the queued calls that now fit, in order.
-    void release(const detail::resource_request& r) noexcept {
-        std::vector<detail::resource_waiter*> ready;
-        {
-            std::lock_guard lock(m_);
-            for (const auto& [unit, amount] : r.amounts) used_[unit] -= amount;
-            while (!queue_.empty() && fits(queue_.front().second)) {
-                take(queue_.front().second);
-                ready.push_back(queue_.front().first);
-                queue_.pop_front();
-            }
-        }
-        for (auto* w : ready) w->granted();
-    }
+    void release(const detail::resource_request& r) noexcept;
 
 private:
-    void add(detail::resource_request& r, std::string_view unit, long amount) {
-        if (amount < 0)
-            throw error("desync::needs: negative amount of '" + std::string(unit) + "'");
-        auto it = std::find(names_.begin(), names_.end(), unit);
-        if (it == names_.end())
-            throw error("desync::needs: the budget has no unit '" + std::string(unit) + "'");
-        auto i = static_cast<std::size_t>(it - names_.begin());
-        if (amount > capacity_[i])
-            throw error("desync::needs: a call needs " + std::to_string(amount) + " '" +
-                        std::string(unit) + "' but the whole budget holds " +
-                        std::to_string(capacity_[i]) + ": it could never run");
-        if (amount) r.amounts.emplace_back(i, amount);
-    }
-    bool fits(const detail::resource_request& r) const {
-        return std::all_of(r.amounts.begin(), r.amounts.end(), [&](const auto& a) {
-            return used_[a.first] + a.second <= capacity_[a.first];
-        });
-    }
-    void take(const detail::resource_request& r) {
-        for (const auto& [unit, amount] : r.amounts) {
-            used_[unit] += amount;
-            peak_[unit] = std::max(peak_[unit], used_[unit]);
-        }
-    }
-    long read(const std::vector<long>& v, std::string_view unit) const {
-        std::lock_guard lock(m_);
-        auto it = std::find(names_.begin(), names_.end(), unit);
-        return it == names_.end() ? 0 : v[static_cast<std::size_t>(it - names_.begin())];
-    }
+    void add(detail::resource_request& r, std::string_view unit, long amount);
+    bool fits(const detail::resource_request& r) const;
+    void take(const detail::resource_request& r);
+    long read(const std::vector<long>& v, std::string_view unit) const;
 
     mutable std::mutex m_;
     std::vector<std::string> names_;
@@ -173,18 +105,16 @@ private:
 };
 
 /// The default budget: "cpus" = the number of cores.
-inline resources& default_resources() {
-    static resources r{
-        {"cpus", static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))}};
-    return r;
-}
+DESYNC_DECL resources& default_resources();
 
 namespace detail {
 
 /// Resolves `n` against its budget (validating it).
-inline resource_request resolve_needs(const needs& n) {
-    return (n.from ? *n.from : default_resources()).request(n);
-}
+DESYNC_DECL resource_request resolve_needs(const needs& n);
 
 }  // namespace detail
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/resources.ipp>
+#endif

@@ -4,6 +4,7 @@
 /// per-thread work queues), the default compute and blocking pools, and adapters for any Asio
 /// executor (an io_context, a thread_pool, a strand).
 
+#include <desync/config.hpp>
 #include <desync/detail/core/run.hpp>
 #include <desync/error.hpp>
 
@@ -29,117 +30,40 @@ public:
     /// Starts `threads` threads (at least one). `spin` lets an idle thread look for work for
     /// about that long before it sleeps (zero suits pools of sleeping or I/O-bound calls).
     explicit pool(std::size_t threads,
-                  std::chrono::microseconds spin = std::chrono::microseconds(50))
-        : size_(std::max<std::size_t>(threads, 1)),
-          spin_(spin),
-          workers_(std::make_unique<worker[]>(size_)),
-          threads_(size_) {}
+                  std::chrono::microseconds spin = std::chrono::microseconds(50));
 
     pool(const pool&) = delete;
     pool& operator=(const pool&) = delete;
 
     /// Waits until every queued call has run, then joins the threads.
-    ~pool() {
-        drain();
-        // A thread outside the pool may still be inside submit() for a call that has already
-        // run (and whose result let the owner destroy the pool): wait for it to leave.
-        while (outside_submits_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-        drain();
-        threads_.join();
-    }
+    ~pool();
 
     /// The number of threads.
     std::size_t size() const noexcept { return size_; }
 
     /// Waits (sleeping) until no call of this pool is queued or running.
-    void drain() const noexcept {
-        while (!idle()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+    void drain() const noexcept;
 
     /// True when no call of this pool is queued or running right now.
-    bool idle() const noexcept {
-        return runners_.load(std::memory_order_seq_cst) == 0 && !has_work();
-    }
+    bool idle() const noexcept;
 
-    void submit(detail::task_base* t) override {
-        if (detail::tl_frame.pool == this) {
-            detail::tl_frame.deque->push(t);
-            wake();
-            return;
-        }
-        outside_submits_.fetch_add(1, std::memory_order_acq_rel);
-        injected_.push(t);
-        wake();
-        outside_submits_.fetch_sub(1, std::memory_order_acq_rel);
-    }
+    void submit(detail::task_base* t) override;
 
-    bool claimable_here() const noexcept override { return detail::tl_frame.pool == this; }
+    bool claimable_here() const noexcept override;
 
 private:
     struct alignas(64) worker {
         detail::work_deque deque;
     };
 
-    bool has_work() const noexcept {
-        if (!injected_.empty()) return true;
-        for (std::size_t i = 0; i < size_; ++i)
-            if (!workers_[i].deque.empty()) return true;
-        return false;
-    }
+    bool has_work() const noexcept;
 
     // Posts a runner when fewer runners than threads are active. Pairs with the runner's
     // decrement-then-look in run(): one of the two always sees the other (seq_cst).
-    void wake() {
-        std::size_t active = runners_.load(std::memory_order_seq_cst);
-        while (active < size_) {
-            if (runners_.compare_exchange_weak(active, active + 1, std::memory_order_seq_cst)) {
-                boost::asio::post(threads_, [this] { run(); });
-                return;
-            }
-        }
-    }
-
-    void bind_thread() noexcept {
-        if (detail::tl_frame.pool == this) return;
-        std::size_t index = next_worker_.fetch_add(1, std::memory_order_relaxed) % size_;
-        detail::tl_frame.deque = &workers_[index].deque;
-        detail::tl_frame.pool = this;
-    }
-
-    detail::task_base* find_work() noexcept {
-        if (auto* t = detail::tl_frame.deque->pop_back(0)) return t;
-        if (auto* t = injected_.steal()) return t;
-        for (std::size_t i = 0; i < size_; ++i)
-            if (auto* t = workers_[i].deque.steal()) return t;
-        return nullptr;
-    }
-
-    void run() noexcept {
-        bind_thread();
-        auto idle_since = std::chrono::steady_clock::time_point{};
-        for (;;) {
-            if (detail::task_base* t = find_work()) {
-                if (t->try_claim()) detail::run_claimed(t);
-                t->release();
-                idle_since = {};
-                continue;
-            }
-            auto now = std::chrono::steady_clock::now();
-            if (idle_since == std::chrono::steady_clock::time_point{}) idle_since = now;
-            if (now - idle_since < spin_) {
-                for (int i = 0; i < 32; ++i) detail::cpu_relax();
-                continue;
-            }
-            runners_.fetch_sub(1, std::memory_order_seq_cst);
-            if (!has_work()) return;
-            std::size_t active = runners_.load(std::memory_order_seq_cst);
-            do {
-                if (active >= size_) return;
-            } while (
-                !runners_.compare_exchange_weak(active, active + 1, std::memory_order_seq_cst));
-            idle_since = {};
-        }
-    }
+    void wake();
+    void bind_thread() noexcept;
+    detail::task_base* find_work() noexcept;
+    void run() noexcept;
 
     std::size_t size_;
     std::chrono::microseconds spin_;
@@ -193,45 +117,19 @@ namespace detail {
 
 class runtime {
 public:
-    static runtime& get() {
-        static runtime r(requested());
-        return r;
-    }
-
-    static settings& requested() {
-        static settings s;
-        return s;
-    }
-    static std::atomic<bool>& started() {
-        static std::atomic<bool> flag{false};
-        return flag;
-    }
+    static runtime& get();
+    static settings& requested();
+    static std::atomic<bool>& started();
 
     pool& compute() noexcept { return compute_; }
-    pool& blocking() {
-        std::call_once(blocking_once_, [this] {
-            blocking_ = std::make_unique<pool>(blocking_threads_, std::chrono::microseconds(0));
-        });
-        return *blocking_;
-    }
+    pool& blocking();
 
     // Shuts down after all work has finished: a call on one pool may queue more on the other,
     // so wait until both are idle together before either is joined.
-    ~runtime() {
-        for (int quiet = 0; quiet < 2;) {
-            bool idle = compute_.idle() && (!blocking_ || blocking_->idle());
-            quiet = idle ? quiet + 1 : 0;
-            if (quiet < 2) std::this_thread::sleep_for(std::chrono::microseconds(200));
-        }
-    }
+    ~runtime();
 
 private:
-    explicit runtime(const settings& s)
-        : compute_(s.compute_threads ? s.compute_threads
-                                     : std::max(1u, std::thread::hardware_concurrency())),
-          blocking_threads_(s.blocking_threads ? s.blocking_threads : 32) {
-        started().store(true);
-    }
+    explicit runtime(const settings& s);
 
     pool compute_;
     std::size_t blocking_threads_;
@@ -243,16 +141,16 @@ private:
 
 /// Sets the sizes of the default pools. Call it before the first desync call; afterwards the
 /// pools exist and it throws desync::error.
-inline void configure(const settings& s) {
-    if (detail::runtime::started().load())
-        throw error("desync::configure: the default pools are already running; call it first");
-    detail::runtime::requested() = s;
-}
+DESYNC_DECL void configure(const settings& s);
 
 /// The default pool for computing calls (one thread per core unless configured).
-inline pool& default_pool() { return detail::runtime::get().compute(); }
+DESYNC_DECL pool& default_pool();
 
 /// The pool for calls marked `desync::blocking` (they sleep or wait on I/O).
-inline pool& blocking_pool() { return detail::runtime::get().blocking(); }
+DESYNC_DECL pool& blocking_pool();
 
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/scheduler.ipp>
+#endif

@@ -12,4 +12,14 @@
 #endif
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
+#include <desync/detail/core/call.ipp>
+#include <desync/detail/core/fn_core.ipp>
+#include <desync/detail/core/gather.ipp>
+#include <desync/detail/core/hooks.ipp>
+#include <desync/detail/core/run.ipp>
+#include <desync/detail/core/task.ipp>
 #include <desync/detail/trace/text.ipp>
+#include <desync/error.ipp>
+#include <desync/lazy.ipp>
+#include <desync/resources.ipp>
+#include <desync/scheduler.ipp>

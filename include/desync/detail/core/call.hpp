@@ -3,6 +3,7 @@
 // the edges that start it when those inputs are ready, and the run of its body inside a scope
 // that joins every call the body makes.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/hooks.hpp>
@@ -305,11 +306,7 @@ private:
 };
 
 /// The executor a call of `core` runs on.
-inline executor_slot& executor_for(const fn_core& core) {
-    if (core.exec) return *core.exec;
-    return core.blocking ? static_cast<executor_slot&>(blocking_pool())
-                         : static_cast<executor_slot&>(default_pool());
-}
+DESYNC_DECL executor_slot& executor_for(const fn_core& core);
 
 /// Converts an argument to its stored form. A lazy that becomes an input or is passed on
 /// hands its error to this call: the call reports it, so its own join will not.
@@ -407,3 +404,7 @@ DESYNC_DETAIL_ALWAYS_INLINE auto spawn(fn_core& callee, Invoker inv, A&&... a) {
 }
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/core/call.ipp>
+#endif

@@ -2,6 +2,7 @@
 // The run-time state every desync function shares between its copies: name and source (for its
 // version), options (where it runs, whether it may be memoized), version and memo state.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/task.hpp>
 #include <desync/resources.hpp>
@@ -123,20 +124,10 @@ struct fn_core {
     /// of the function it wraps, the value of its captured state).
     bool versioned() const noexcept { return versioned_; }
     /// Settles memoizable() and versioned() once the identity and the options are set.
-    void settle_memoizable() noexcept {
-        memoizable_ = has_body_text && stateless && !uncached;
-        bool uses_value = false;
-        for (const use_entry& u : uses) uses_value = uses_value || bool(u.value_hash);
-        versioned_ = (has_body_text && stateless) || (named && uses_value);
-    }
+    void settle_memoizable() noexcept;
     /// Its name qualified by where it was defined: "ns::name", and
     /// "(anonymous namespace)::name@file.cpp" in an anonymous namespace.
-    std::string qualified_name() const {
-        std::string out(site.scope);
-        out += name;
-        if (!site.file.empty()) out.append("@").append(site.file);
-        return out;
-    }
+    std::string qualified_name() const;
 
     // --- registration: a function with a source that the registry lists (registry.hpp), which
     // it forgets when the function goes
@@ -166,3 +157,7 @@ private:
 using core_ref = ref<fn_core>;
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/core/fn_core.ipp>
+#endif

@@ -3,6 +3,7 @@
 // all its inputs have; race (when_any) when the first has; a gate is opened or cancelled by
 // hand (batch). None is ever queued: they finish on the thread that finished their input.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/run.hpp>
 #include <desync/detail/core/task.hpp>
 #include <desync/detail/core/traits.hpp>
@@ -200,19 +201,12 @@ public:
     void execute() noexcept override {}
 };
 
-inline task_ref<> make_gate() {
-    auto* g = new gate_task;
-    g->set_executor(&default_pool());
-    return task_ref<>(g);
-}
-inline void open_gate(task_ref<> g) {
-    static_cast<gate_task*>(g.get())->emplace();
-    g->complete();
-}
-inline void cancel_gate(task_ref<> g) noexcept {
-    g->set_error(
-        std::make_exception_ptr(cancelled("desync: the call was cancelled before it began")));
-    g->complete();
-}
+DESYNC_DECL task_ref<> make_gate();
+DESYNC_DECL void open_gate(task_ref<> g);
+DESYNC_DECL void cancel_gate(task_ref<> g) noexcept;
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/core/gather.ipp>
+#endif

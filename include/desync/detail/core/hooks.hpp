@@ -6,6 +6,7 @@
 // call (desync::async, then) uses plain_hooks, which only tell the memo layer what a body under
 // a memoizable call does. A program without a layer pays a load and a branch where it would act.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/task.hpp>
 
 #include <atomic>
@@ -86,10 +87,7 @@ struct distributed_function {
 
 /// The desync::distributed functions of this program (DESYNC_FN and DESYNC_DEFINE add theirs
 /// at static initialization).
-inline std::vector<distributed_function>& distributed_functions() {
-    static std::vector<distributed_function> all;
-    return all;
-}
+DESYNC_DECL std::vector<distributed_function>& distributed_functions();
 
 /// The installed observers: each layer installs its own when it is first used (the tracer when a
 /// trace, counting or the progress line starts; the memo layer when a memoizable body starts), so
@@ -197,3 +195,7 @@ template <class Invoker>
 using hooks_of_t = typename hooks_of<Invoker>::type;
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/core/hooks.ipp>
+#endif

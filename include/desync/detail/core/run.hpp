@@ -4,6 +4,7 @@
 // and the wait loop that claims, helps or sleeps — never picking up unrelated older work.
 
 #include <algorithm>
+#include <desync/config.hpp>
 #include <desync/detail/core/task.hpp>
 #include <desync/detail/core/work_deque.hpp>
 #include <desync/error.hpp>
@@ -43,67 +44,18 @@ struct frame {
 inline thread_local frame tl_frame;
 
 /// Runs a claimed task on this thread, with the frame its call captured.
-inline void run_claimed(task_base* t) noexcept {
-    frame saved = tl_frame;
-    tl_frame.sc = nullptr;
-    tl_frame.root = t->root();
-    tl_frame.task = t;
-    tl_frame.memo_frame = false;
-    if (tl_frame.deque) tl_frame.mark = tl_frame.deque->tail();
-    t->execute();
-    tl_frame = saved;
-    t->complete();
-}
+DESYNC_DECL void run_claimed(task_base* t) noexcept;
 
 /// Runs one ready call that the current body spawned (above its mark), if there is one.
-inline bool help_own_scope() noexcept {
-    if (!tl_frame.deque) return false;
-    task_base* t = tl_frame.deque->pop_back(tl_frame.mark);
-    if (!t) return false;
-    if (t->try_claim()) run_claimed(t);
-    t->release();
-    return true;
-}
+DESYNC_DECL bool help_own_scope() noexcept;
 
 /// Runs or drops every entry the current body left in its worker's deque: calls it made
 /// that are still queued run here; entries of calls already claimed elsewhere are dropped.
-inline void drain_own_scope() noexcept {
-    while (help_own_scope()) {
-    }
-}
+DESYNC_DECL void drain_own_scope() noexcept;
 
 /// Waits until `t` is done: claims it if it is queued and may run here, helps its inputs
 /// along, runs the current body's own queued calls, and otherwise sleeps on its state.
-inline void wait_for(task_base* t) noexcept {
-    for (int spins = 0;;) {
-        task_state s = t->state();
-        if (s == task_state::done) return;
-        if (s == task_state::queued && t->executor()->claimable_here() && t->try_claim()) {
-            // The newest entry of this worker's deque is usually the call being claimed: take
-            // the entry too, so no stale entry keeps the task alive.
-            bool popped = tl_frame.deque && tl_frame.deque->pop_back_if(t, tl_frame.mark);
-            run_claimed(t);
-            if (popped) t->release();
-            return;
-        }
-        if (s == task_state::pending) {
-            if (task_base* input = t->unfinished_input()) {
-                wait_for(input);
-                continue;
-            }
-        }
-        if (help_own_scope()) {
-            spins = 0;
-            continue;
-        }
-        if (++spins < 100) {
-            cpu_relax();
-            continue;
-        }
-        t->wait_change(s);
-        spins = 0;
-    }
-}
+DESYNC_DECL void wait_for(task_base* t) noexcept;
 
 /// The calls one body made. Joining waits for all of them and collects the errors nobody read.
 /// The first few live inline: most bodies make a handful of calls. Each call, once finished, is
@@ -131,18 +83,7 @@ public:
 
     /// Waits for every call of this scope, in the order they were made, and hands each, once
     /// finished, to `joined`.
-    std::vector<std::exception_ptr> join() noexcept {
-        if (size_) drain_own_scope();
-        std::vector<std::exception_ptr> errors;
-        for (std::size_t i = 0; i < size_; ++i) {
-            task_base* child = at(i);
-            wait_for(child);
-            if (joined_) joined_(*child);
-            if (auto e = child->claim_unreported_error()) errors.push_back(std::move(e));
-        }
-        release_all();
-        return errors;
-    }
+    std::vector<std::exception_ptr> join() noexcept;
 
 private:
     static constexpr std::size_t inline_capacity = 4;
@@ -150,32 +91,12 @@ private:
 
     // The list is full: hands over the calls that finished without an error (their errors, or
     // a failure's, are the join's to collect), and grows it unless that freed half of it.
-    void make_room() {
-        if (joined_ && !more_.empty()) {
-            std::size_t kept = 0;
-            for (task_base* child : more_) {
-                if (child->done() && !child->failed()) {
-                    joined_(*child);
-                    child->release();
-                } else {
-                    more_[kept++] = child;
-                }
-            }
-            more_.resize(kept);
-            size_ = inline_capacity + kept;
-            if (2 * kept <= more_.capacity()) return;
-        }
-        more_.reserve(std::max(first_room, 2 * more_.capacity()));
-    }
+    void make_room();
 
     task_base* at(std::size_t i) const noexcept {
         return i < inline_capacity ? first_[i] : more_[i - inline_capacity];
     }
-    void release_all() noexcept {
-        for (std::size_t i = 0; i < size_; ++i) at(i)->release();
-        size_ = 0;
-        more_.clear();
-    }
+    void release_all() noexcept;
 
     std::size_t size_ = 0;
     task_base* first_[inline_capacity];
@@ -184,3 +105,7 @@ private:
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/core/run.ipp>
+#endif

@@ -2,6 +2,7 @@
 // The shared state of one call: its memory, its counted references, its state machine,
 // continuations and result.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/error.hpp>
 
@@ -186,35 +187,14 @@ protected:
 /// nodes for the outermost one, so a long chain of dataflow hits cannot overflow the stack.
 class trampoline {
 public:
-    static void run(continuation* chain) noexcept {
-        auto& self = local();
-        if (!chain) return;
-        append(self, chain);
-        if (self.draining_) return;
-        self.draining_ = true;
-        while (continuation* c = self.head_) {
-            self.head_ = c->next;
-            if (!self.head_) self.tail_ = nullptr;
-            c->next = nullptr;
-            c->fire();
-        }
-        self.draining_ = false;
-    }
+    static void run(continuation* chain) noexcept;
 
 private:
     static trampoline& local() noexcept {
         thread_local trampoline t;
         return t;
     }
-    static void append(trampoline& self, continuation* chain) noexcept {
-        continuation* last = chain;
-        while (last->next) last = last->next;
-        if (self.tail_)
-            self.tail_->next = chain;
-        else
-            self.head_ = chain;
-        self.tail_ = last;
-    }
+    static void append(trampoline& self, continuation* chain) noexcept;
     continuation* head_ = nullptr;
     continuation* tail_ = nullptr;
     bool draining_ = false;
@@ -253,17 +233,7 @@ public:
 
     /// Blocks until the state differs from `seen`. The sleeper sets a flag first, so that the
     /// transitions only pay for a wake-up (a futex call) when someone sleeps on this task.
-    void wait_change(task_state seen) const noexcept {
-        std::uint32_t s = state_.load(std::memory_order_acquire);
-        while ((s & state_mask) == static_cast<std::uint32_t>(seen)) {
-            if (!(s & sleeper_flag) &&
-                !state_.compare_exchange_weak(s, s | sleeper_flag, std::memory_order_acq_rel,
-                                              std::memory_order_acquire))
-                continue;
-            state_.wait(s | sleeper_flag, std::memory_order_acquire);
-            s = state_.load(std::memory_order_acquire);
-        }
-    }
+    void wait_change(task_state seen) const noexcept;
 
     /// Adds a continuation; returns false (and does not keep it) when the task already finished.
     bool add_continuation(continuation* c) noexcept {
@@ -309,13 +279,7 @@ public:
     void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }
 
     /// Publishes the result, wakes waiters and fires continuations. Called once.
-    void complete() noexcept {
-        auto before = state_.exchange(static_cast<std::uint32_t>(task_state::done),
-                                      std::memory_order_acq_rel);
-        if (before & sleeper_flag) state_.notify_all();
-        continuation* chain = conts_.exchange(closed(), std::memory_order_acq_rel);
-        trampoline::run(reverse(chain));
-    }
+    void complete() noexcept;
 
     /// Moves a pending task to queued (its inputs are ready); false if it was not pending.
     bool make_queued() noexcept { return transition(task_state::pending, task_state::queued); }
@@ -474,3 +438,7 @@ public:
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/core/task.ipp>
+#endif
