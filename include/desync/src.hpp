@@ -13,3 +13,7 @@
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
 #include <desync/detail/trace/text.ipp>
+#include <desync/detail/version/normalize.ipp>
+#include <desync/detail/version/registry.ipp>
+#include <desync/function.ipp>
+#include <desync/version.ipp>
