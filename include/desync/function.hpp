@@ -4,6 +4,7 @@
 /// split form `DESYNC_DECLARE` / `DESYNC_DEFINE` for recursion and header/source separation.
 
 #include <desync/compose.hpp>
+#include <desync/config.hpp>
 #include <desync/counters.hpp>
 #include <desync/detail/core/call.hpp>
 #include <desync/detail/core/fn_core.hpp>
@@ -21,7 +22,6 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -72,18 +72,9 @@ constexpr bool shows_body(std::string_view text) {
     return i != std::string_view::npos && text[i] == '[';
 }
 
-inline version current_version(fn_core& c) {
-    registry::get().resolve(c);
-    std::lock_guard lock(c.numbers_mutex);
-    return version{c.major_hash, c.minor_hash, c.major_version, c.minor_version};
-}
+DESYNC_DECL version current_version(fn_core& c);
 
-inline void set_base_version(fn_core& c, const version& old) {
-    version now = renumber(current_version(c), old);
-    std::lock_guard lock(c.numbers_mutex);
-    c.major_version = now.major_version;
-    c.minor_version = now.minor_version;
-}
+DESYNC_DECL void set_base_version(fn_core& c, const version& old);
 
 template <class P>
 inline constexpr bool memo_param_ok = is_lazy_v<P> || hashable<std::remove_cvref_t<P>>;
@@ -454,3 +445,7 @@ private:
         return c;                                                                            \
     }                                                                                        \
     [[maybe_unused]] static const bool name##_desync_registered = (name##_desync_decl::core(), true)
+
+#if DESYNC_HEADER_ONLY
+#include <desync/function.ipp>
+#endif

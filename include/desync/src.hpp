@@ -19,7 +19,11 @@
 #include <desync/detail/core/run.ipp>
 #include <desync/detail/core/task.ipp>
 #include <desync/detail/trace/text.ipp>
+#include <desync/detail/version/normalize.ipp>
+#include <desync/detail/version/registry.ipp>
 #include <desync/error.ipp>
+#include <desync/function.ipp>
 #include <desync/lazy.ipp>
 #include <desync/resources.ipp>
 #include <desync/scheduler.ipp>
+#include <desync/version.ipp>

@@ -17,6 +17,7 @@
 /// hashes about 45 KB of typical lambda text, g++ more; tests/test_normalize.cpp hashes 23 KB
 /// at compile time with both.
 
+#include <desync/config.hpp>
 #include <desync/detail/version/site.hpp>
 #include <desync/xxhash.hpp>
 
@@ -25,7 +26,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 namespace desync::detail {
@@ -232,16 +232,7 @@ constexpr std::uint64_t source_hash(std::string_view name, std::string_view text
 }
 
 /// The tokens of `text` in order, as views into it (for tests and diagnostics).
-inline std::vector<std::string_view> source_tokens(std::string_view text) {
-    std::vector<std::string_view> out;
-    source_text const t{text.data(), text.size()};
-    for (std::size_t i = skip_blank(t, 0); i < t.n;) {
-        std::size_t const end = next_token(t, i).end;
-        out.push_back(text.substr(i, end - i));
-        i = skip_blank(t, end);
-    }
-    return out;
-}
+DESYNC_DECL std::vector<std::string_view> source_tokens(std::string_view text);
 
 // C++20 keywords and alternative tokens, sorted; contextual keywords (final, override, import,
 // module) are valid names and are not here.
@@ -269,18 +260,10 @@ constexpr bool is_keyword(std::string_view id) {
 
 /// The distinct identifiers of `text` in order of first appearance, keywords dropped; none
 /// from inside literals or numbers (`inc(alt(v))` gives inc, alt, v; `ns::inc` gives ns, inc).
-inline std::vector<std::string_view> identifiers(std::string_view text) {
-    std::vector<std::string_view> out;
-    std::unordered_set<std::string_view> seen;
-    source_text const t{text.data(), text.size()};
-    for (std::size_t i = skip_blank(t, 0); i < t.n;) {
-        source_token const tok = next_token(t, i);
-        std::string_view const id = text.substr(i, tok.end - i);
-        if (tok.kind == token_kind::identifier && !is_keyword(id) && seen.insert(id).second)
-            out.push_back(id);
-        i = skip_blank(t, tok.end);
-    }
-    return out;
-}
+DESYNC_DECL std::vector<std::string_view> identifiers(std::string_view text);
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/version/normalize.ipp>
+#endif
