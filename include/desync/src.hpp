@@ -12,4 +12,13 @@
 #endif
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
+#include <desync/counters.ipp>
+#include <desync/detail/trace/dot.ipp>
+#include <desync/detail/trace/hooks.ipp>
+#include <desync/detail/trace/json.ipp>
+#include <desync/detail/trace/model.ipp>
+#include <desync/detail/trace/progress.ipp>
+#include <desync/detail/trace/record.ipp>
+#include <desync/detail/trace/svg.ipp>
 #include <desync/detail/trace/text.ipp>
+#include <desync/trace.ipp>
