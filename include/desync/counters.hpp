@@ -4,6 +4,7 @@
 /// while counting was on (see desync/trace.hpp: tracing, `trace::count(true)` or the progress
 /// line switch it on; off, nothing is counted and nothing is paid).
 
+#include <desync/config.hpp>
 #include <desync/detail/core/fn_core.hpp>
 
 #include <atomic>
@@ -39,23 +40,14 @@ struct call_counters {
 namespace detail {
 
 /// A snapshot of one function's counters.
-inline call_counters read_counters(const fn_counters& c) noexcept {
-    auto get = [](const std::atomic<std::uint64_t>& a) {
-        return a.load(std::memory_order_relaxed);
-    };
-    return {get(c.calls),
-            get(c.hits),
-            get(c.misses),
-            get(c.failed),
-            std::chrono::nanoseconds(static_cast<std::int64_t>(get(c.saved_ns))),
-            get(c.not_recorded)};
-}
+DESYNC_DECL call_counters read_counters(const fn_counters& c) noexcept;
 
 /// Sets one function's counters to zero.
-inline void zero_counters(fn_counters& c) noexcept {
-    for (auto* a : {&c.calls, &c.hits, &c.misses, &c.failed, &c.saved_ns, &c.not_recorded})
-        a->store(0, std::memory_order_relaxed);
-}
+DESYNC_DECL void zero_counters(fn_counters& c) noexcept;
 
 }  // namespace detail
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/counters.ipp>
+#endif

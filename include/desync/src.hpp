@@ -12,12 +12,20 @@
 #endif
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
+#include <desync/counters.ipp>
 #include <desync/detail/core/call.ipp>
 #include <desync/detail/core/fn_core.ipp>
 #include <desync/detail/core/gather.ipp>
 #include <desync/detail/core/hooks.ipp>
 #include <desync/detail/core/run.ipp>
 #include <desync/detail/core/task.ipp>
+#include <desync/detail/trace/dot.ipp>
+#include <desync/detail/trace/hooks.ipp>
+#include <desync/detail/trace/json.ipp>
+#include <desync/detail/trace/model.ipp>
+#include <desync/detail/trace/progress.ipp>
+#include <desync/detail/trace/record.ipp>
+#include <desync/detail/trace/svg.ipp>
 #include <desync/detail/trace/text.ipp>
 #include <desync/detail/version/normalize.ipp>
 #include <desync/detail/version/registry.ipp>
@@ -26,4 +34,5 @@
 #include <desync/lazy.ipp>
 #include <desync/resources.ipp>
 #include <desync/scheduler.ipp>
+#include <desync/trace.ipp>
 #include <desync/version.ipp>

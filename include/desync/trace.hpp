@@ -9,6 +9,7 @@
 ///
 /// Without changing a program's code: see <desync/trace_env.hpp> (DESYNC_TRACE, DESYNC_PROGRESS).
 
+#include <desync/config.hpp>
 #include <desync/counters.hpp>
 #include <desync/detail/trace/dot.hpp>
 #include <desync/detail/trace/hooks.hpp>
@@ -21,11 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <exception>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <ostream>
 #include <string>
@@ -62,25 +59,11 @@ public:
     void write_svg(std::ostream& out) const { detail::write_trace_svg(m_, out); }
     /// Writes a file in the format its extension names: .json, .dot or .gv, .svg. Throws
     /// desync::error for another extension or when the file cannot be written.
-    void write(const std::filesystem::path& path) const {
-        const auto writer = writer_for(path.extension().string());
-        if (!writer)
-            throw error("desync::trace_log::write: " + path.string() +
-                        ": unknown extension (use .json, .dot, .gv or .svg)");
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        (this->*writer)(out);
-        out.close();
-        if (!out) throw error("desync::trace_log::write: cannot write " + path.string());
-    }
+    void write(const std::filesystem::path& path) const;
 
 private:
     using writer = void (trace_log::*)(std::ostream&) const;
-    static writer writer_for(std::string_view ext) noexcept {
-        if (ext == ".json") return &trace_log::write_json;
-        if (ext == ".dot" || ext == ".gv") return &trace_log::write_dot;
-        if (ext == ".svg") return &trace_log::write_svg;
-        return nullptr;
-    }
+    static writer writer_for(std::string_view ext) noexcept;
 
     detail::trace_model m_;
 };
@@ -92,18 +75,8 @@ struct trace_control {
     std::mutex m;
     bool recording = false, counting = false, progress = false;
 
-    static trace_control& get() {
-        static auto* c = new trace_control;  // never destroyed: used by the exit handler
-        return *c;
-    }
-    void apply() noexcept {
-        install_tracer();
-        const unsigned mode = (recording ? trace_record_bit : 0u) |
-                              (counting ? trace_count_bit : 0u) |
-                              (progress ? trace_progress_bit : 0u);
-        trace_mode().store(mode, std::memory_order_relaxed);
-        trace_switch().store(mode != 0, std::memory_order_relaxed);
-    }
+    static trace_control& get();
+    void apply() noexcept;
 };
 
 inline void require_compiled_in(const char* what) {
@@ -127,45 +100,18 @@ inline constexpr bool compiled_in = true;
 
 /// Starts recording every call. Throws desync::error if a trace is already running (one at a
 /// time; DESYNC_TRACE runs one for the whole program).
-inline void start() {
-    detail::require_compiled_in("desync::trace::start");
-    auto& c = detail::trace_control::get();
-    std::lock_guard lock(c.m);
-    if (c.recording) throw error("desync::trace::start: a trace is already running");
-    detail::trace_session::get().open();
-    c.recording = true;
-    c.apply();
-}
+DESYNC_DECL void start();
 
 /// Stops recording and returns the trace. Stop once the traced calls have finished: a call
 /// still running is listed as unfinished. Throws desync::error if no trace is running.
-inline trace_log stop() {
-    auto& c = detail::trace_control::get();
-    std::unique_lock lock(c.m);
-    if (!c.recording) throw error("desync::trace::stop: no trace is running");
-    c.recording = false;
-    c.apply();
-    auto session = detail::trace_session::get().close();
-    lock.unlock();
-    return trace_log(detail::trace_merger(std::move(session)).merge());
-}
+DESYNC_DECL trace_log stop();
 
 /// True while a trace is recording.
-inline bool running() {
-    auto& c = detail::trace_control::get();
-    std::lock_guard lock(c.m);
-    return c.recording;
-}
+DESYNC_DECL bool running();
 
 /// Counts calls without tracing them (off by default). Counters also count while a trace
 /// runs or the progress line is on; they keep their values when counting stops.
-inline void count(bool on) {
-    if (on) detail::require_compiled_in("desync::trace::count");
-    auto& c = detail::trace_control::get();
-    std::lock_guard lock(c.m);
-    c.counting = on;
-    c.apply();
-}
+DESYNC_DECL void count(bool on);
 
 /// True while calls are counted (counting, tracing or the progress line is on).
 inline bool counting() noexcept { return detail::trace_switch().load(std::memory_order_relaxed); }
@@ -173,15 +119,7 @@ inline bool counting() noexcept { return detail::trace_switch().load(std::memory
 /// Shows (true) or clears (false) the progress line on stderr: calls finished / started and
 /// memo hits, redrawn four times a second while calls run. Returns whether the line is on:
 /// false, and nothing happens, when stderr is not a terminal.
-inline bool progress(bool on) {
-    if (on) detail::require_compiled_in("desync::trace::progress");
-    auto& c = detail::trace_control::get();
-    std::lock_guard lock(c.m);
-    if (!on) detail::progress_line::get().stop();
-    c.progress = on && detail::progress_line::get().start();
-    c.apply();
-    return c.progress;
-}
+DESYNC_DECL bool progress(bool on);
 
 /// The counters of the whole run: the sum over every function counted since the last reset.
 inline call_counters totals() { return detail::counted_functions::get().totals(); }
@@ -202,22 +140,9 @@ public:
     tracing(const tracing&) = delete;
     tracing& operator=(const tracing&) = delete;
     /// Stops the trace if still running and writes the file; an error goes to stderr.
-    ~tracing() {
-        if (!running_) return;
-        try {
-            stop();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "desync::tracing: %s\n", e.what());
-        }
-    }
+    ~tracing();
     /// Stops the trace, writes the file if a path was given, and returns the log.
-    trace_log stop() {
-        if (!running_) throw error("desync::tracing::stop: already stopped");
-        running_ = false;
-        trace_log log = trace::stop();
-        if (!path_.empty()) log.write(path_);
-        return log;
-    }
+    trace_log stop();
 
 private:
     std::filesystem::path path_;
@@ -225,3 +150,7 @@ private:
 };
 
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/trace.ipp>
+#endif

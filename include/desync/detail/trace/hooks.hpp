@@ -6,11 +6,9 @@
 // observer counts (fn_counters: calls, failed; the memo layer counts hits, misses and saved
 // time) and, while a trace runs, appends records to this thread's buffer.
 
-#include <desync/detail/core/fn_core.hpp>
+#include <desync/config.hpp>
 #include <desync/detail/core/hooks.hpp>
-#include <desync/detail/core/task.hpp>
 #include <desync/detail/trace/record.hpp>
-#include <desync/xxhash.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -19,105 +17,33 @@ namespace desync::detail {
 
 struct trace_hooks {
     /// A call was made: `t` calls `callee`, made by the body of `parent` (nullptr: a root call).
-    static void spawned(task_base& t, const fn_core& callee, const task_base* parent) noexcept {
-        count_call(callee);
-        const unsigned mode = modes();
-        if (mode & trace_progress_bit) bump(progress_counts::get().started);
-        if (!(mode & trace_record_bit)) return;
-        trace_buffer* b = trace_session::get().here();
-        if (!b) return;
-        trace_record r = callee_record(record_kind::spawn, b->new_id(), callee, parent);
-        t.set_trace_id(r.id);
-        b->append(r);
-    }
+    static void spawned(task_base& t, const fn_core& callee, const task_base* parent) noexcept;
 
     /// `to` waits for `from` (a dataflow input or an ordering edge).
-    static void input(const task_base& from, const task_base& to) noexcept {
-        if (!from.trace_id() || !to.trace_id()) return;
-        if (trace_buffer* b = recording())
-            b->append(record(record_kind::input, to.trace_id(), from.trace_id()));
-    }
+    static void input(const task_base& from, const task_base& to) noexcept;
 
     /// The body of `t` starts on this thread.
-    static void begin(task_base& t) noexcept {
-        if (!t.trace_id()) return;
-        if (trace_buffer* b = recording()) {
-            try {
-                b->open().push_back(open_call{t.trace_id(), trace_clock(), 0});
-            } catch (...) {
-                b->lose();
-            }
-        }
-    }
+    static void begin(task_base& t) noexcept;
 
     /// The body of `t` returned; its join starts.
-    static void joining(task_base& t) noexcept {
-        if (!t.trace_id()) return;
-        if (trace_buffer* b = recording())
-            if (open_call* c = find_open(*b, t.trace_id())) c->joining = trace_clock();
-    }
+    static void joining(task_base& t) noexcept;
 
     /// `t` finished after running (its result or error is set): counts a failure of `callee`
     /// and records the memo key, if any.
     static void end(task_base& t, const fn_core* callee, const hash128* key,
-                    bool unrecorded) noexcept {
-        if (callee && t.failed()) bump(callee->counters.failed);
-        if (modes() & trace_progress_bit) bump(progress_counts::get().finished);
-        if (!t.trace_id()) return;
-        trace_buffer* b = recording();
-        open_call* c = b ? find_open(*b, t.trace_id()) : nullptr;
-        if (!c) return;  // began in another session
-        trace_record r = record(record_kind::ran, c->id);
-        r.flags = static_cast<std::uint8_t>(flags_if(t.failed(), flag_failed) |
-                                            flags_if(unrecorded, flag_unrecorded));
-        r.u.times.end = r.at;
-        r.u.times.joining = c->joining ? c->joining : r.at;
-        r.at = c->begin;
-        add_key(r, key);
-        b->open().erase(b->open().begin() + (c - b->open().data()));  // the last, normally
-        b->append(r);
-    }
+                    bool unrecorded) noexcept;
 
     /// `t` finished without running: a memo hit once its inputs were ready (`hit`), or a
     /// failed input.
     static void finished_early(task_base& t, const fn_core* callee, const hash128* key,
-                               bool hit) noexcept {
-        if (callee && !hit) bump(callee->counters.failed);
-        if (modes() & trace_progress_bit) {
-            bump(progress_counts::get().finished);
-            if (hit) bump(progress_counts::get().hits);
-        }
-        if (!t.trace_id()) return;
-        if (trace_buffer* b = recording()) {
-            trace_record r = record(record_kind::early, t.trace_id());
-            r.flags = flags_if(hit, flag_hit);
-            add_key(r, key);
-            b->append(r);
-        }
-    }
+                               bool hit) noexcept;
 
     /// A memo hit found on the calling thread (no task exists): a call of `callee` by the body
     /// of `parent`, with memo key `key`, whose original run took `saved_ns`. Returns the
     /// hit's trace id (0 when not tracing): set it on the ready task that stands for the call
     /// (`set_trace_id`) and the trace shows where that value flows.
     static std::uint64_t hit(const fn_core& callee, const task_base* parent, const hash128& key,
-                             std::uint64_t saved_ns) noexcept {
-        count_call(callee);
-        const unsigned mode = modes();
-        if (mode & trace_progress_bit) {
-            auto& p = progress_counts::get();
-            bump(p.started), bump(p.finished), bump(p.hits);
-        }
-        if (!(mode & trace_record_bit)) return 0;
-        trace_buffer* b = trace_session::get().here();
-        if (!b) return 0;
-        trace_record r = callee_record(record_kind::hit, b->new_id(), callee, parent);
-        r.flags = static_cast<std::uint8_t>(r.flags | flag_keyed);
-        r.key_low = key.low, r.key_high = key.high;
-        b->append(r);
-        b->append(record(record_kind::saved, r.id, saved_ns));
-        return r.id;
-    }
+                             std::uint64_t saved_ns) noexcept;
 
 private:
     static unsigned modes() noexcept { return trace_mode().load(std::memory_order_relaxed); }
@@ -136,41 +62,16 @@ private:
     }
 
     static trace_record record(record_kind kind, std::uint64_t id,
-                               std::uint64_t other = 0) noexcept {
-        trace_record r{};
-        r.kind = kind;
-        r.id = id;
-        r.other = other;
-        r.at = trace_clock();
-        return r;
-    }
+                               std::uint64_t other = 0) noexcept;
 
     static trace_record callee_record(record_kind kind, std::uint64_t id, const fn_core& callee,
-                                      const task_base* parent) noexcept {
-        trace_record r = record(kind, id, parent ? parent->trace_id() : 0);
-        // Which default pool runs it: lanes are named after it (a pool thread runs only calls
-        // of its own pool).
-        r.flags = callee.exec ? 0 : callee.blocking ? flag_blocking : flag_compute;
-        r.name_size = static_cast<std::uint32_t>(callee.name.size());
-        r.u.callee.fn = &callee;
-        r.u.callee.name = callee.name.data();
-        return r;
-    }
+                                      const task_base* parent) noexcept;
 
     // The innermost open call with this id (always the last one: bodies nest on a thread).
-    static open_call* find_open(trace_buffer& b, std::uint64_t id) noexcept {
-        auto& open = b.open();
-        for (auto i = open.size(); i-- > 0;)
-            if (open[i].id == id) return &open[i];
-        return nullptr;
-    }
+    static open_call* find_open(trace_buffer& b, std::uint64_t id) noexcept;
 
     // The call's memo key, when the memo layer computed one.
-    static void add_key(trace_record& r, const hash128* key) noexcept {
-        if (!key) return;
-        r.flags = static_cast<std::uint8_t>(r.flags | flag_keyed);
-        r.key_low = key->low, r.key_high = key->high;
-    }
+    static void add_key(trace_record& r, const hash128* key) noexcept;
 };
 
 /// The tracer's observer, installed while this header is part of the program.
@@ -183,3 +84,7 @@ inline void install_tracer() noexcept {
 }
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/trace/hooks.ipp>
+#endif

@@ -7,24 +7,17 @@
 // Also here: the instrumentation modes, the functions whose counters moved (run totals), and
 // the counts of the progress line.
 
+#include <desync/config.hpp>
 #include <desync/counters.hpp>
 #include <desync/detail/core/fn_core.hpp>
-#include <desync/detail/core/run.hpp>
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <mutex>
-#include <new>
-#include <string_view>
 #include <thread>
 #include <unordered_set>
-#include <utility>
 #include <vector>
 
 namespace desync::detail {
@@ -39,11 +32,7 @@ inline std::atomic<unsigned>& trace_mode() noexcept {
 }
 
 /// Nanoseconds on the steady clock.
-inline std::int64_t steady_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
+DESYNC_DECL std::int64_t steady_ns() noexcept;
 
 /// Whether trace timestamps read the x86 time-stamp counter: where Linux itself keeps time
 /// with it (it then runs at a constant rate, in step on every core). It costs about a third of
@@ -54,38 +43,16 @@ inline std::atomic<bool>& trace_uses_tsc() noexcept {
     return tsc;
 }
 
-inline void decide_trace_clock() noexcept {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(__linux__)
-    static const bool tsc = [] {
-        std::FILE* f =
-            std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-        if (!f) return false;
-        char name[16] = {};
-        const bool read = std::fgets(name, sizeof name, f) != nullptr;
-        std::fclose(f);
-        return read && std::string_view(name).substr(0, 4) == "tsc\n";
-    }();
-    trace_uses_tsc().store(tsc, std::memory_order_relaxed);
-#endif
-}
+DESYNC_DECL void decide_trace_clock() noexcept;
 
 /// A trace timestamp, in ticks (see trace_uses_tsc).
-inline std::int64_t trace_clock() noexcept {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (trace_uses_tsc().load(std::memory_order_relaxed))
-        return static_cast<std::int64_t>(__builtin_ia32_rdtsc());
-#endif
-    return steady_ns();
-}
+DESYNC_DECL std::int64_t trace_clock() noexcept;
 
 /// Converts ticks of one session to nanoseconds since its start.
 struct tick_scale {
     std::int64_t origin = 0;   // ticks at the start
     double ns_per_tick = 1.0;  // measured over the session against the steady clock
-    std::int64_t operator()(std::int64_t ticks) const noexcept {
-        return std::max<std::int64_t>(
-            std::llround(static_cast<double>(ticks - origin) * ns_per_tick), 0);
-    }
+    std::int64_t operator()(std::int64_t ticks) const noexcept;
 };
 
 /// The thread that ran static initialization: the program's main thread (it names a lane).
@@ -151,19 +118,10 @@ struct open_call {
 /// neither the thread's exit nor the end of the session frees it under the other.
 class trace_buffer {
 public:
-    trace_buffer(std::uint64_t epoch, std::uint32_t index)
-        : epoch_(epoch),
-          index_(index),
-          next_id_((epoch & 0xFFFF) << 48 | std::uint64_t{index & 0xFFFF} << 32),
-          pool_(tl_frame.pool),
-          main_(std::this_thread::get_id() == main_thread_id),
-          head_(new trace_chunk),
-          tail_(head_) {}
+    trace_buffer(std::uint64_t epoch, std::uint32_t index);
     trace_buffer(const trace_buffer&) = delete;
     trace_buffer& operator=(const trace_buffer&) = delete;
-    ~trace_buffer() {
-        for (trace_chunk* c = head_; c;) delete std::exchange(c, c->next.load());
-    }
+    ~trace_buffer();
 
     std::uint64_t epoch() const noexcept { return epoch_; }
     std::uint32_t index() const noexcept { return index_; }
@@ -176,18 +134,7 @@ public:
     std::uint64_t new_id() noexcept { return ++next_id_; }
 
     /// Owner only: appends a record and publishes it.
-    void append(const trace_record& r) noexcept {
-        std::size_t n = tail_->count.load(std::memory_order_relaxed);
-        if (n == trace_chunk::capacity) {
-            auto* fresh = new (std::nothrow) trace_chunk;
-            if (!fresh) return lose();
-            tail_->next.store(fresh, std::memory_order_release);
-            tail_ = fresh;
-            n = 0;
-        }
-        tail_->records[n] = r;
-        tail_->count.store(n + 1, std::memory_order_release);
-    }
+    void append(const trace_record& r) noexcept;
 
     /// Owner only: the calls running on this thread, innermost last.
     std::vector<open_call>& open() noexcept { return open_; }
@@ -208,22 +155,12 @@ private:
 /// The buffers of the running session. Never destroyed: threads may record during exit.
 class trace_session {
 public:
-    static trace_session& get() noexcept {
-        static trace_session* s = new trace_session;
-        return *s;
-    }
+    static trace_session& get() noexcept;
 
     std::uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_relaxed); }
 
     /// Opens a session: older buffers are dropped (their owners may still hold them).
-    void open() {
-        decide_trace_clock();
-        std::lock_guard lock(m_);
-        buffers_.clear();
-        epoch_.fetch_add(1, std::memory_order_relaxed);
-        origin_ticks_ = trace_clock();
-        origin_ns_ = steady_ns();
-    }
+    void open();
 
     /// What close() hands over.
     struct closed {
@@ -233,44 +170,17 @@ public:
     };
 
     /// Closes the session and hands over its buffers; later records go to a new epoch.
-    closed close() {
-        std::lock_guard lock(m_);
-        epoch_.fetch_add(1, std::memory_order_relaxed);
-        const std::int64_t ticks = trace_clock() - origin_ticks_, ns = steady_ns() - origin_ns_;
-        const bool tsc = trace_uses_tsc().load(std::memory_order_relaxed);
-        const double per_tick =
-            tsc && ticks > 0 ? static_cast<double>(ns) / static_cast<double>(ticks) : 1.0;
-        return {std::exchange(buffers_, {}), tick_scale{origin_ticks_, per_tick}, ns};
-    }
+    closed close();
 
     /// This thread's buffer for the current session, registering one if needed.
-    trace_buffer* here() noexcept {
-        trace_buffer* b = mine().get();
-        if (b && b->epoch() == epoch()) return b;
-        return enlist();
-    }
+    trace_buffer* here() noexcept;
 
 private:
     trace_session() = default;
 
-    static std::shared_ptr<trace_buffer>& mine() noexcept {
-        thread_local std::shared_ptr<trace_buffer> buffer;
-        return buffer;
-    }
+    static std::shared_ptr<trace_buffer>& mine() noexcept;
 
-    trace_buffer* enlist() noexcept {
-        std::lock_guard lock(m_);
-        if (!(trace_mode().load(std::memory_order_relaxed) & trace_record_bit)) return nullptr;
-        try {
-            auto b = std::make_shared<trace_buffer>(epoch(),
-                                                    static_cast<std::uint32_t>(buffers_.size()));
-            buffers_.push_back(b);
-            mine() = std::move(b);
-            return mine().get();
-        } catch (...) {  // out of memory: this thread records nothing in this session
-            return nullptr;
-        }
-    }
+    trace_buffer* enlist() noexcept;
 
     std::mutex m_;
     std::atomic<std::uint64_t> epoch_{1};
@@ -282,39 +192,13 @@ private:
 /// A function counted here is kept alive until reset (its counters must stay readable).
 class counted_functions {
 public:
-    static counted_functions& get() noexcept {
-        static counted_functions* c = new counted_functions;  // never destroyed, like its cores
-        return *c;
-    }
+    static counted_functions& get() noexcept;
 
-    void add(const fn_core& core) noexcept {
-        std::lock_guard lock(m_);
-        try {
-            if (!seen_.insert(&core).second) return;
-            cores_.push_back(const_cast<fn_core*>(&core));  // retain() is logically const
-        } catch (...) {
-            seen_.erase(&core);
-            return;  // out of memory: the totals miss this function
-        }
-        cores_.back()->retain();
-    }
+    void add(const fn_core& core) noexcept;
 
-    call_counters totals() {
-        std::lock_guard lock(m_);
-        call_counters sum;
-        for (fn_core* c : cores_) sum += read_counters(c->counters);
-        return sum;
-    }
+    call_counters totals();
 
-    void reset() noexcept {
-        std::lock_guard lock(m_);
-        for (fn_core* c : cores_) {
-            zero_counters(c->counters);
-            c->release();
-        }
-        cores_.clear();
-        seen_.clear();
-    }
+    void reset() noexcept;
 
 private:
     counted_functions() = default;
@@ -324,10 +208,7 @@ private:
 };
 
 /// Counts one call of `core` (the first one since a reset enlists the function).
-inline void count_call(const fn_core& core) noexcept {
-    auto& calls = const_cast<fn_core&>(core).counters.calls;
-    if (calls.fetch_add(1, std::memory_order_relaxed) == 0) counted_functions::get().add(core);
-}
+DESYNC_DECL void count_call(const fn_core& core) noexcept;
 
 /// The progress line's counts (only kept while it is on).
 struct progress_counts {
@@ -342,3 +223,7 @@ struct progress_counts {
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/trace/record.ipp>
+#endif
