@@ -12,4 +12,14 @@
 #endif
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
+#include <desync/detail/memo/cache.ipp>
+#include <desync/detail/memo/deps.ipp>
+#include <desync/detail/memo/frame.ipp>
+#include <desync/detail/memo/hooks.ipp>
+#include <desync/detail/memo/quick.ipp>
+#include <desync/detail/memo/record.ipp>
+#include <desync/detail/memo/table.ipp>
+#include <desync/detail/memo/value.ipp>
 #include <desync/detail/trace/text.ipp>
+#include <desync/memo.ipp>
+#include <desync/options.ipp>
