@@ -8,50 +8,31 @@
 /// docs/stores.md), asked after the tables and given every new result.
 
 #include <desync/cache_file.hpp>
+#include <desync/config.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/memo/cache.hpp>
-#include <desync/detail/memo/table.hpp>
-#include <desync/detail/memo/value.hpp>
-#include <desync/detail/store/link.hpp>
 #include <desync/options.hpp>
 #include <desync/store.hpp>
-
-#include <memory>
 
 namespace desync::detail {
 
 /// What the trees rooted at `f` recorded, least recently used first.
-inline cache get_cache(fn_core& f) {
-    memo_table* t = f.memo_tables.load(std::memory_order_acquire);
-    if (!t) return {};
-    return cache_access::make(std::make_shared<cache_data>(t->recorded()));
-}
+DESYNC_DECL cache get_cache(fn_core& f);
 
 /// Installs `c` for the trees rooted at `f`, in place of what was installed.
-inline void set_cache(fn_core& f, const cache& c) {
-    static const cache_data none;
-    const cache_data* d = cache_access::data(c);
-    tables_of(f).install(d ? *d : none);
-}
+DESYNC_DECL void set_cache(fn_core& f, const cache& c);
 
 /// Forgets what the trees rooted at `f` recorded and what was installed.
-inline void clear_cache(fn_core& f) {
-    if (memo_table* t = f.memo_tables.load(std::memory_order_acquire)) t->clear();
-}
+DESYNC_DECL void clear_cache(fn_core& f);
 
 /// Gives the trees rooted at `f` the store `s` (an empty handle: none).
-inline void set_store(fn_core& f, const store& s) {
-    std::shared_ptr<memo_store> link;
-    if (s) link = std::make_shared<store_link>(s.backend());
-    bool const has = link != nullptr;
-    if (!has) f.has_store.store(false, std::memory_order_release);
-    f.store.store(std::move(link), std::memory_order_release);
-    if (has) f.has_store.store(true, std::memory_order_release);
-}
+DESYNC_DECL void set_store(fn_core& f, const store& s);
 
 /// Bounds the tables of `f`.
-inline void set_cache_limit(fn_core& f, const cache_limit& limit) {
-    tables_of(f).set_limit(limit.entries, limit.bytes);
-}
+DESYNC_DECL void set_cache_limit(fn_core& f, const cache_limit& limit);
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/memo.ipp>
+#endif

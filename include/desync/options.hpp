@@ -3,9 +3,9 @@
 /// Options that follow the callable in `desync::desync(f, options...)`, `DESYNC_FN` and
 /// `DESYNC_DEFINE`: where calls run and whether they may be memoized.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/memo/key.hpp>
-#include <desync/detail/memo/table.hpp>
 #include <desync/hash.hpp>
 #include <desync/resources.hpp>
 #include <desync/scheduler.hpp>
@@ -129,23 +129,14 @@ uses_t uses(T&&... items) {
 
 namespace detail {
 
-inline void apply_option(fn_core& c, uses_t u) {
-    for (auto& e : u.entries) c.uses.push_back(std::move(e));
-}
+DESYNC_DECL void apply_option(fn_core& c, uses_t u);
 inline void apply_option(fn_core& c, blocking_t) { c.blocking = true; }
 inline void apply_option(fn_core& c, uncached_t) { c.uncached = true; }
 inline void apply_option(fn_core& c, on_t<pool*> o) { c.exec = o.executor; }
-inline void apply_option(fn_core& c, needs n) {
-    c.default_needs = std::move(n);
-    c.resolve_default_needs = &resolve_needs;
-}
+DESYNC_DECL void apply_option(fn_core& c, needs n);
 inline void apply_option(fn_core& c, share_results_t) { c.share_results = true; }
 inline void apply_option(fn_core& c, distributed_t) { c.distributed = true; }
-inline void apply_option(fn_core& c, cache_limit l) {
-    memo_table::install_evict();  // the function's tables are made with this bound
-    c.memo_max_entries = l.entries;
-    c.memo_max_bytes = l.bytes;
-}
+DESYNC_DECL void apply_option(fn_core& c, cache_limit l);
 
 template <class Executor>
 void apply_option(fn_core& c, on_t<Executor> o) {
@@ -161,3 +152,7 @@ concept option = requires(fn_core& c, T&& t) {
 
 }  // namespace detail
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/options.ipp>
+#endif

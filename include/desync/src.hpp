@@ -19,6 +19,14 @@
 #include <desync/detail/core/hooks.ipp>
 #include <desync/detail/core/run.ipp>
 #include <desync/detail/core/task.ipp>
+#include <desync/detail/memo/cache.ipp>
+#include <desync/detail/memo/deps.ipp>
+#include <desync/detail/memo/frame.ipp>
+#include <desync/detail/memo/hooks.ipp>
+#include <desync/detail/memo/quick.ipp>
+#include <desync/detail/memo/record.ipp>
+#include <desync/detail/memo/table.ipp>
+#include <desync/detail/memo/value.ipp>
 #include <desync/detail/trace/dot.ipp>
 #include <desync/detail/trace/hooks.ipp>
 #include <desync/detail/trace/json.ipp>
@@ -32,6 +40,8 @@
 #include <desync/error.ipp>
 #include <desync/function.ipp>
 #include <desync/lazy.ipp>
+#include <desync/memo.ipp>
+#include <desync/options.ipp>
 #include <desync/resources.ipp>
 #include <desync/scheduler.ipp>
 #include <desync/trace.ipp>

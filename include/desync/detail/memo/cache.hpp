@@ -2,13 +2,13 @@
 // desync::cache, the value users move between functions and files: a set of results, shared
 // (copies copy no value) and immutable. Saving and loading are defined in cache_file.hpp.
 
+#include <desync/config.hpp>
 #include <desync/detail/memo/value.hpp>
 
 #include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 
 namespace desync {
@@ -48,14 +48,7 @@ public:
     void clear() noexcept { data_.reset(); }
 
     /// Adds the results of `other` whose calls this cache does not hold (this cache's win).
-    void merge(const cache& other) {
-        if (other.empty()) return;
-        if (empty()) return void(data_ = other.data_);
-        auto merged = std::make_shared<detail::cache_data>(*data_);
-        std::unordered_set<hash128> keys = merged->keys();
-        merged->add_missing(*other.data_, keys);
-        data_ = std::move(merged);
-    }
+    void merge(const cache& other);
 
     /// Writes the results to `file`, atomically: a crash or a concurrent save leaves either the
     /// old file or a whole new one. `salt` must be given again to load it. POSIX only.
@@ -83,3 +76,7 @@ struct cache_access {
 
 }  // namespace detail
 }  // namespace desync
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/memo/cache.ipp>
+#endif

@@ -6,12 +6,11 @@
 // results. The sets are interned: results of one code path share one set, verified once per
 // process, and a file stores each set once.
 
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/version/registry.hpp>
-#include <desync/xxhash.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -57,28 +56,12 @@ public:
 
     /// Whether every function in it is a function of this build (remembered: true for good;
     /// false until the registry lists a new function).
-    bool verified() const {
-        std::uint64_t const v = verdict_.load(std::memory_order_acquire);
-        if (v == ok) [[likely]]
-            return true;
-        std::uint64_t const now = registry::get().generation();
-        if (v == refused_at(now)) return false;
-        bool const good = std::all_of(entries_.begin(), entries_.end(), [](const dep_entry& e) {
-            return registry::get().known(e.full_hash);
-        });
-        verdict_.store(good ? ok : refused_at(now), std::memory_order_release);
-        return good;
-    }
+    bool verified() const;
     /// Marks a set made by this process's own runs: its functions are this build's.
     void made_here() const noexcept { verdict_.store(ok, std::memory_order_release); }
 
     /// The id of a sorted, unique list of entries.
-    static std::uint64_t id_of(std::span<const dep_entry> entries) noexcept {
-        std::uint64_t const h = xxh3_64(
-            {reinterpret_cast<const char*>(entries.data()), entries.size() * sizeof(dep_entry)},
-            0x6465707365747331ull);  // "depsets1"
-        return h <= no_deps_ref ? h + 2 : h;
-    }
+    static std::uint64_t id_of(std::span<const dep_entry> entries) noexcept;
 
 private:
     static constexpr std::uint64_t ok = 1;
@@ -94,10 +77,7 @@ static_assert(sizeof(dep_entry) == 24, "dep_entry is written to files as three u
 
 /// The mark of a run that cannot be verified: it called a desync function without a version.
 /// Such a result is neither recorded nor served.
-inline const dep_set* unverifiable_deps() noexcept {
-    static const dep_set mark({}, 0, 0);
-    return &mark;
-}
+DESYNC_DECL const dep_set* unverifiable_deps() noexcept;
 
 /// Whether a result whose run called `deps` (nullptr: nothing) may be served by this build.
 inline bool deps_hold(const dep_set* deps) {
@@ -107,37 +87,13 @@ inline bool deps_hold(const dep_set* deps) {
 /// The process's interned sets.
 class dep_sets {
 public:
-    static dep_sets& get() {
-        static dep_sets* sets = new dep_sets;  // never destroyed: results refer to its sets
-        return *sets;
-    }
+    static dep_sets& get();
 
     /// The set of these entries (sorted and unique), made if new; nullptr for none.
-    const dep_set* intern(std::vector<dep_entry> entries) {
-        if (entries.empty()) return nullptr;
-        std::uint64_t const id = dep_set::id_of(entries);
-        std::lock_guard g(mutex_);
-        auto [it, fresh] = by_id_.try_emplace(id, nullptr);
-        if (!fresh) {
-            if (std::equal(entries.begin(), entries.end(), it->second->entries().begin(),
-                           it->second->entries().end()))
-                return it->second;
-            return unverifiable_deps();  // two sets of one 64-bit id: neither can be trusted
-        }
-        if (all_.size() >= max_sets) return unverifiable_deps();
-        auto made = std::make_unique<dep_set>(std::move(entries), id,
-                                              static_cast<std::uint32_t>(all_.size() + 1));
-        it->second = made.get();
-        publish(std::move(made));
-        return it->second;
-    }
+    const dep_set* intern(std::vector<dep_entry> entries);
 
     /// The set a file refers to as `id`, if this process has it.
-    const dep_set* find(std::uint64_t id) {
-        std::lock_guard g(mutex_);
-        auto it = by_id_.find(id);
-        return it == by_id_.end() ? nullptr : it->second;
-    }
+    const dep_set* find(std::uint64_t id);
 
     /// The set of number `index` (from dep_set::index), without a lock; 0 is nullptr.
     DESYNC_DETAIL_ALWAYS_INLINE const dep_set* at(std::uint32_t index) const noexcept {
@@ -153,21 +109,10 @@ private:
     static constexpr std::size_t max_sets = chunk_size * max_chunks;  // beyond: not recorded
     using slot = std::atomic<const dep_set*>;
 
-    dep_sets() : chunks_(new std::atomic<slot*>[max_chunks]) {
-        for (std::size_t i = 0; i < max_chunks; ++i) chunks_[i].store(nullptr);
-    }
+    dep_sets();
 
     // Locked: the set's number is all_.size() + 1.
-    void publish(std::unique_ptr<dep_set> made) {
-        std::size_t const i = all_.size();
-        if (i % chunk_size == 0) {
-            owned_chunks_.push_back(std::make_unique<slot[]>(chunk_size));
-            chunks_[i / chunk_size].store(owned_chunks_.back().get(), std::memory_order_release);
-        }
-        chunks_[i / chunk_size].load(std::memory_order_relaxed)[i % chunk_size].store(
-            made.get(), std::memory_order_release);
-        all_.push_back(std::move(made));
-    }
+    void publish(std::unique_ptr<dep_set> made);
 
     std::mutex mutex_;
     std::unordered_map<std::uint64_t, const dep_set*> by_id_;
@@ -205,18 +150,7 @@ public:
 
     /// The interned set of everything noted (nullptr: nothing; unverifiable_deps(): a function
     /// without a version).
-    const dep_set* finish() {
-        if (unverifiable_) return unverifiable_deps();
-        if (sets_.size() == 1 && direct_.empty()) return sets_.front();
-        std::vector<dep_entry> all = std::move(direct_);
-        for (const dep_set* s : sets_)
-            all.insert(all.end(), s->entries().begin(), s->entries().end());
-        std::sort(all.begin(), all.end());
-        all.erase(std::unique(all.begin(), all.end()), all.end());
-        const dep_set* set = dep_sets::get().intern(std::move(all));
-        if (set) set->made_here();
-        return set;
-    }
+    const dep_set* finish();
 
 private:
     std::vector<dep_entry> direct_;
@@ -227,3 +161,7 @@ private:
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/memo/deps.ipp>
+#endif

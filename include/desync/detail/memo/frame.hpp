@@ -4,6 +4,7 @@
 // (deps.hpp). Calls of desync functions reach it through memo_hooks (hooks.hpp); every other
 // call through the memo observer installed here (core/hooks.hpp).
 
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/hooks.hpp>
@@ -12,8 +13,6 @@
 #include <desync/detail/memo/deps.hpp>
 #include <desync/xxhash.hpp>
 
-#include <algorithm>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -55,38 +54,19 @@ private:
 
     // index_: open addressing over `children`, at most half full; a slot holds a key's
     // position + 1 (0: empty). Made (again, twice as large) from the keys kept so far, which
-    // are unique once the first index has been made.
-    DESYNC_DETAIL_NOINLINE void start_index() {
-        if (index_.empty()) {
-            std::sort(children.begin(), children.end());
-            children.erase(std::unique(children.begin(), children.end()), children.end());
-        }
-        index_.assign(std::bit_ceil(4 * children.size()), 0);
-        for (std::size_t i = 0; i < children.size(); ++i) insert(children[i], i + 1);
-    }
-    void insert(const hash128& key, std::size_t position) noexcept {
-        std::size_t const mask = index_.size() - 1;
-        std::size_t i = key.low & mask;
-        while (index_[i] != 0) i = (i + 1) & mask;
-        index_[i] = static_cast<std::uint32_t>(position);
-    }
+    // are unique once the first index has been made. DESYNC_DETAIL_NOINLINE, on its definition
+    // (GCC warns of an inline definition that follows a noinline declaration).
+    void start_index();
+    void insert(const hash128& key, std::size_t position) noexcept;
     std::vector<std::uint32_t> index_;
 };
 
 /// One frame per body under a memoizable call running on this thread: a body waiting for a call
 /// may run it here, nested.
-inline std::vector<memo_frame>& memo_frames() {
-    // Frames hold tasks; freed after the thread's task cache, they go to the heap.
-    thread_local std::vector<memo_frame> frames;
-    return frames;
-}
+DESYNC_DECL std::vector<memo_frame>& memo_frames();
 
 /// Drops the frames that bodies which failed left on top of this thread's frames.
-inline std::vector<memo_frame>& live_frames() {
-    auto& frames = memo_frames();
-    while (!frames.empty() && frames.back().task->done()) frames.pop_back();
-    return frames;
-}
+DESYNC_DECL std::vector<memo_frame>& live_frames();
 
 /// The frame of the body running on this thread, if it is a memoizable call's. Most calls are
 /// made by bodies that keep none, and learn so from the trivial thread-local frame.
@@ -105,64 +85,27 @@ struct frame_result {
 
 /// Removes the frame of `t` and returns what it collected (without a frame, for want of memory
 /// when the body started, nothing is known of its run: unverifiable).
-inline frame_result take_frame(const task_base& t) noexcept {
-    memo_frame* f = current_frame();
-    if (!f || f->task.get() != &t) return {};
-    frame_result out;
-    try {
-        out.deps = f->deps.finish();
-        out.children = std::move(f->children);
-        for (auto& [child, key_of] : f->pending)
-            if (const hash128* k = key_of(*child)) out.children.push_back(*k);
-        std::sort(out.children.begin(), out.children.end());
-        out.children.erase(std::unique(out.children.begin(), out.children.end()),
-                           out.children.end());
-    } catch (...) {  // out of memory: the run cannot be verified, so it is not recorded
-        out = {};
-    }
-    memo_frames().pop_back();
-    tl_frame.memo_frame = false;
-    return out;
-}
+DESYNC_DECL frame_result take_frame(const task_base& t) noexcept;
 
 /// The running body notes the call `t` of `callee` it made, and `t` collects too.
-inline void note_spawned(task_base& t, fn_core& callee) noexcept {
-    memo_frame* f = current_frame();
-    if (!f) return;
-    try {
-        f->deps.note_callee(callee);
-    } catch (...) {  // out of memory: the body's run cannot be verified
-        f->deps.note_set(unverifiable_deps());
-    }
-    t.set_collects();
-}
+DESYNC_DECL void note_spawned(task_base& t, fn_core& callee) noexcept;
 
 /// The running body's join found `child` finished: what its run called is part of the body's.
-inline void note_joined(task_base& child) noexcept {
-    if (!child.collects()) return;
-    if (memo_frame* f = current_frame()) f->deps.note_set(child.deps());
-}
+DESYNC_DECL void note_joined(task_base& child) noexcept;
 
-void install_frame_observer() noexcept;
+DESYNC_DECL void install_frame_observer() noexcept;
 
 /// A body that collects starts: its frame.
-inline void push_frame(task_base& t) noexcept {
-    install_frame_observer();  // calls it makes that are not desync functions' collect too
-    try {
-        live_frames().emplace_back(task_ref<>::share(&t));
-        tl_frame.memo_frame = true;
-    } catch (...) {  // out of memory: its run cannot be verified (take_frame)
-    }
-}
+DESYNC_DECL void push_frame(task_base& t) noexcept;
 
 /// The memo observer of calls that are not desync functions' own (desync::async, then): such a
 /// call under a memoizable call collects what its body calls for the call above it.
 inline constexpr memo_observer frame_observer{
     &note_spawned, &push_frame, [](task_base& t) noexcept { t.set_deps(take_frame(t).deps); },
     &note_joined};
-inline void install_frame_observer() noexcept {
-    if (!installed_memo.load(std::memory_order_relaxed))
-        installed_memo.store(&frame_observer, std::memory_order_release);
-}
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/memo/frame.ipp>
+#endif

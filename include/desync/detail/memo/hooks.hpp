@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/hooks.hpp>
@@ -48,21 +49,14 @@ const hash128* key_if_keyed(task_base& t) noexcept {
 DESYNC_DETAIL_COLD inline std::uint64_t resolve_callee_hash(fn_core& f) { return full_hash(f); }
 
 /// The callee's full hash: resolved once, then read without the registry.
-inline std::uint64_t callee_hash(fn_core& f) {
-    if (f.resolved.load(std::memory_order_acquire)) [[likely]]
-        return f.full_hash;
-    return resolve_callee_hash(f);
-}
+DESYNC_DECL std::uint64_t callee_hash(fn_core& f);
 
 /// A memoizable call that ran but could not be recorded (its key or its run cannot be verified).
 inline void count_not_recorded(fn_core& callee) noexcept {
     if (trace_hook::on()) callee.counters.not_recorded.fetch_add(1, std::memory_order_relaxed);
 }
 
-inline void count_hit(fn_core& callee, std::uint64_t saved_ns) noexcept {
-    callee.counters.hits.fetch_add(1, std::memory_order_relaxed);
-    callee.counters.saved_ns.fetch_add(saved_ns, std::memory_order_relaxed);
-}
+DESYNC_DECL void count_hit(fn_core& callee, std::uint64_t saved_ns) noexcept;
 
 /// The hooks of calls of desync functions (core/hooks.hpp): the memo table's probe, key,
 /// record, and what a body under a memoizable call does.
@@ -315,11 +309,7 @@ private:
     // A hit made by a body under a memoizable call: the callee and what the hit's run called
     // are part of what the body's run called.
     static void noted_hit(memo_frame& parent, fn_core& callee, const hash128& key,
-                          const dep_set* deps) {
-        parent.add_child(key);
-        parent.deps.note_callee(callee);
-        parent.deps.note_set(deps);
-    }
+                          const dep_set* deps);
 
     template <class V>
     static lazy<V> served(fn_core& callee, const hash128& key, const taken_value<V>& v,
@@ -330,10 +320,7 @@ private:
     }
 
     static void traced_hit(fn_core& callee, const hash128& key, std::uint64_t saved_ns,
-                           task_base& stand_in) noexcept {
-        count_hit(callee, saved_ns);
-        stand_in.set_trace_id(trace_hook::get().hit(callee, tl_frame.task, key, saved_ns));
-    }
+                           task_base& stand_in) noexcept;
 
     // The second of two identical calls: a lazy of the first's result, joined in this scope.
     template <class V>
@@ -526,14 +513,7 @@ private:
 
     // A root call's end: what its tree wrote to the root's store is made durable before its
     // value is ready. A store that fails here has said so (its errors count it).
-    static void root_ended(fn_core& root) noexcept {
-        if (!root.has_store.load(std::memory_order_acquire)) return;
-        try {
-            if (std::shared_ptr<memo_store> st = root.store.load(std::memory_order_acquire))
-                st->flush();
-        } catch (...) {
-        }
-    }
+    static void root_ended(fn_core& root) noexcept;
 
     // Whether a result's meaning is all in its type's shape: not an enum value outside the
     // range desync looks for enumerators in (desync::enum_range).
@@ -554,3 +534,7 @@ private:
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/memo/hooks.ipp>
+#endif

@@ -12,12 +12,10 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
-#include <desync/detail/core/work_deque.hpp>
 #include <desync/xxhash.hpp>
 #include <memory>
-#include <mutex>
-#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -26,27 +24,13 @@ namespace desync::detail {
 /// A small lock that never enters the kernel when uncontended.
 class memo_lock {
 public:
-    void lock() noexcept {
-        std::uint32_t free = 0;
-        if (!state_.compare_exchange_strong(free, 1, std::memory_order_acquire)) [[unlikely]]
-            lock_slow();
-    }
+    void lock() noexcept;
     void unlock() noexcept {
         if (state_.exchange(0, std::memory_order_release) == 2) state_.notify_one();
     }
 
 private:
-    void lock_slow() noexcept {
-        for (int i = 0; i < 64; ++i) {
-            cpu_relax();
-            std::uint32_t free = 0;
-            if (state_.load(std::memory_order_relaxed) == 0 &&
-                state_.compare_exchange_weak(free, 1, std::memory_order_acquire))
-                return;
-        }
-        while (state_.exchange(2, std::memory_order_acquire) != 0)  // 2: someone may sleep
-            state_.wait(2, std::memory_order_relaxed);
-    }
+    void lock_slow() noexcept;
     std::atomic<std::uint32_t> state_{0};
 };
 
@@ -111,44 +95,11 @@ public:
     /// run called), and returns its number + 1 for the key's slot; `had` is what the slot held
     /// (0: none). Returns 0 if memory runs out.
     std::uint32_t fill(const quick_inputs& in, const hash128& key, quick_bytes bytes,
-                       std::uint32_t deps, std::uint32_t had) noexcept {
-        std::lock_guard g(write_);
-        if (had && holds(had - 1, key)) return had;
-        if (!grow_if_full()) return 0;
-        cell* cells = cells_.load(std::memory_order_relaxed);
-        std::size_t const mask = mask_.load(std::memory_order_relaxed);
-        std::size_t const home = index(in, mask);
-        std::size_t way = 0;  // the first free cell of its set, in the order readers look
-        while (way < ways && cells[(home ^ way) & mask].types.load(std::memory_order_relaxed))
-            ++way;
-        if (way == ways) way = next_victim_++ % ways;  // none free: one of them goes
-        std::size_t const i = (home ^ way) & mask;
-        cell& c = cells[i];
-        if (!c.types.load(std::memory_order_relaxed)) ++used_;
-        begin_write(c);
-        c.first.store(in.first, std::memory_order_relaxed);
-        c.types.store(in.types, std::memory_order_relaxed);
-        c.second.store(in.second, std::memory_order_relaxed);
-        c.third.store(in.third, std::memory_order_relaxed);
-        c.bytes.store(bytes, std::memory_order_relaxed);
-        c.key_low.store(key.low, std::memory_order_relaxed);
-        c.key_high.store(key.high, std::memory_order_relaxed);
-        c.deps.store(deps, std::memory_order_relaxed);
-        end_write(c);
-        return static_cast<std::uint32_t>(i + 1);
-    }
+                       std::uint32_t deps, std::uint32_t had) noexcept;
 
     /// Empties cell `number - 1` if it still holds `key` (a slot's cell may have gone to
     /// another key since).
-    void forget(std::uint32_t number, const hash128& key) noexcept {
-        std::lock_guard g(write_);
-        if (!holds(number - 1, key)) return;
-        cell& c = cells_.load(std::memory_order_relaxed)[number - 1];
-        begin_write(c);
-        c.types.store(0, std::memory_order_relaxed);
-        end_write(c);
-        --used_;
-    }
+    void forget(std::uint32_t number, const hash128& key) noexcept;
 
 private:
     struct alignas(64) cell {                 // one cache line
@@ -180,44 +131,13 @@ private:
 #endif
     }
 
-    bool holds(std::size_t i, const hash128& key) const noexcept {
-        const cell* cells = cells_.load(std::memory_order_relaxed);
-        if (!cells || i > mask_.load(std::memory_order_relaxed)) return false;
-        const cell& c = cells[i];
-        return c.types.load(std::memory_order_relaxed) &&
-               c.key_low.load(std::memory_order_relaxed) == key.low &&
-               c.key_high.load(std::memory_order_relaxed) == key.high;
-    }
+    bool holds(std::size_t i, const hash128& key) const noexcept;
 
     // Keeps at least half of the cells free: a fuller array is replaced by an empty one twice
     // as large (until max_cells). The old one stays, emptied first, for readers still on it.
-    bool grow_if_full() noexcept {
-        cell* old = cells_.load(std::memory_order_relaxed);
-        std::size_t const size = old ? mask_.load(std::memory_order_relaxed) + 1 : 0;
-        if (old && (2 * used_ < size || size >= max_cells)) return true;
-        std::size_t const grown = old ? 2 * size : min_cells;
-        try {
-            arrays_.reserve(arrays_.size() + 1);
-            arrays_.push_back(std::make_unique<cell[]>(grown));
-        } catch (const std::bad_alloc&) {
-            return old != nullptr;
-        }
-        for (std::size_t i = 0; old && i < size; ++i) {
-            begin_write(old[i]);
-            old[i].types.store(0, std::memory_order_relaxed);
-            end_write(old[i]);
-        }
-        used_ = 0;
-        // A reader takes the mask first: a new mask comes with a new (larger) array.
-        cells_.store(arrays_.back().get(), std::memory_order_release);
-        mask_.store(grown - 1, std::memory_order_release);
-        return true;
-    }
+    bool grow_if_full() noexcept;
 
-    static void begin_write(cell& c) noexcept {
-        c.seq.store(c.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);
-    }
+    static void begin_write(cell& c) noexcept;
     static void end_write(cell& c) noexcept {
         c.seq.store(c.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
@@ -233,3 +153,7 @@ private:
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/memo/quick.ipp>
+#endif

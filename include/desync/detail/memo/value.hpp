@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <desync/codec.hpp>
+#include <desync/config.hpp>
 #include <desync/detail/memo/deps.hpp>
 #include <desync/detail/memo/key.hpp>
 #include <desync/detail/memo/record.hpp>
@@ -177,12 +178,12 @@ template <>
 class typed_value<void> final : public memo_value {
 public:
     explicit typed_value(std::uint64_t duration_ns) noexcept : memo_value(duration_ns, 0) {}
-    bool encode(std::string&) const override { return true; }  // nothing to write
-    const void* tag() const noexcept override { return &type_tag<void>; }
-    std::uint64_t type() const noexcept override { return result_type_id<void>; }
+    bool encode(std::string&) const override;  // nothing to write
+    const void* tag() const noexcept override;
+    std::uint64_t type() const noexcept override;
 
 private:
-    std::size_t big_bytes() const noexcept override { return 0; }
+    std::size_t big_bytes() const noexcept override;
 };
 
 /// Shares a value just made, once given what it was made from (its children's keys, what its
@@ -201,18 +202,10 @@ using record_ptr = std::shared_ptr<const std::byte>;
 
 /// The set a record refers to: none for no_deps_ref, unverifiable for a reference this process
 /// does not know (an older format, or a set that was damaged in the file).
-inline const dep_set* deps_of_ref(std::uint64_t ref) {
-    if (ref == no_deps_ref) return nullptr;
-    if (ref == unknown_deps_ref) return unverifiable_deps();
-    const dep_set* s = dep_sets::get().find(ref);
-    return s ? s : unverifiable_deps();
-}
+DESYNC_DECL const dep_set* deps_of_ref(std::uint64_t ref);
 
 /// How a record refers to a set.
-inline std::uint64_t deps_ref_of(const dep_set* s) noexcept {
-    if (!s) return no_deps_ref;
-    return s == unverifiable_deps() ? unknown_deps_ref : s->id();
-}
+DESYNC_DECL std::uint64_t deps_ref_of(const dep_set* s) noexcept;
 
 /// The value of a checked record as a V, or nullptr if it is not one (another type, or bytes
 /// that do not decode: a miss, never a wrong value).
@@ -257,21 +250,14 @@ struct cache_data {
     std::size_t size() const noexcept { return made.size() + read.size(); }
 
     /// The keys of all entries.
-    std::unordered_set<hash128> keys() const {
-        std::unordered_set<hash128> out;
-        out.reserve(size());
-        for (const made_entry& e : made) out.insert(e.key);
-        for (const record_ptr& r : read) out.insert(cache_format::record_view{r.get()}.key());
-        return out;
-    }
+    std::unordered_set<hash128> keys() const;
 
     /// Adds the entries of `other` whose keys are not in `keys` (and adds those keys).
-    void add_missing(const cache_data& other, std::unordered_set<hash128>& keys) {
-        for (const made_entry& e : other.made)
-            if (keys.insert(e.key).second) made.push_back(e);
-        for (const record_ptr& r : other.read)
-            if (keys.insert(cache_format::record_view{r.get()}.key()).second) read.push_back(r);
-    }
+    void add_missing(const cache_data& other, std::unordered_set<hash128>& keys);
 };
 
 }  // namespace desync::detail
+
+#if DESYNC_HEADER_ONLY
+#include <desync/detail/memo/value.ipp>
+#endif
