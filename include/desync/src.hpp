@@ -12,4 +12,7 @@
 #endif
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
+#include <desync/cache_file.ipp>
+#include <desync/detail/cache/header.ipp>
+#include <desync/detail/cache/io.ipp>
 #include <desync/detail/trace/text.ipp>
