@@ -12,7 +12,10 @@
 #endif
 
 // Each header whose functions are defined out of line, in its .ipp beside it.
+#include <desync/cache_file.ipp>
 #include <desync/counters.ipp>
+#include <desync/detail/cache/header.ipp>
+#include <desync/detail/cache/io.ipp>
 #include <desync/detail/core/call.ipp>
 #include <desync/detail/core/fn_core.ipp>
 #include <desync/detail/core/gather.ipp>
