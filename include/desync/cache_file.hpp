@@ -40,7 +40,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/memo/cache.hpp>
 #include <desync/detail/memo/record.hpp>
 #include <desync/detail/memo/value.hpp>

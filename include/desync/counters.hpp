@@ -4,7 +4,7 @@
 /// while counting was on (see desync/trace.hpp: tracing, `trace::count(true)` or the progress
 /// line switch it on; off, nothing is counted and nothing is paid).
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 
 #include <atomic>

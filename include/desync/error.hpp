@@ -3,7 +3,7 @@
 /// The exceptions desync throws of its own accord.
 
 #include <cstddef>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <exception>
 #include <memory>
 #include <stdexcept>

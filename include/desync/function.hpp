@@ -4,8 +4,8 @@
 /// split form `DESYNC_DECLARE` / `DESYNC_DEFINE` for recursion and header/source separation.
 
 #include <desync/compose.hpp>
-#include <desync/config.hpp>
 #include <desync/counters.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/call.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/traits.hpp>

@@ -3,8 +3,8 @@
 /// `desync::lazy<T>`: the result of a call. The call starts when it is made; the lazy waits only
 /// where its value is used. Copies share one result, like std::shared_future.
 
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/detail/core/call.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/run.hpp>

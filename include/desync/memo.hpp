@@ -8,7 +8,7 @@
 /// docs/stores.md), asked after the tables and given every new result.
 
 #include <desync/cache_file.hpp>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/memo/cache.hpp>
 #include <desync/options.hpp>

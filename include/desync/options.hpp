@@ -3,7 +3,7 @@
 /// Options that follow the callable in `desync::desync(f, options...)`, `DESYNC_FN` and
 /// `DESYNC_DEFINE`: where calls run and whether they may be memoized.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/memo/key.hpp>
 #include <desync/hash.hpp>

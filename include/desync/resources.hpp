@@ -4,7 +4,7 @@
 /// declares `desync::needs{...}` waits in a queue until its budget has room, and gives its
 /// units back when it ends, even when it throws.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/error.hpp>
 
 #include <algorithm>

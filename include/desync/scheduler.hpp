@@ -4,7 +4,7 @@
 /// per-thread work queues), the default compute and blocking pools, and adapters for any Asio
 /// executor (an io_context, a thread_pool, a strand).
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/run.hpp>
 #include <desync/error.hpp>
 

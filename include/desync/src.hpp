@@ -4,7 +4,7 @@
 /// include this header in exactly one of its source files (docs/compile-time.md). CMake does it
 /// for a build with the option DESYNC_SEPARATE_COMPILATION (the target desync_compiled).
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 
 #if DESYNC_HEADER_ONLY
 #error \

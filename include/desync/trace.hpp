@@ -9,8 +9,8 @@
 ///
 /// Without changing a program's code: see <desync/trace_env.hpp> (DESYNC_TRACE, DESYNC_PROGRESS).
 
-#include <desync/config.hpp>
 #include <desync/counters.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/trace/dot.hpp>
 #include <desync/detail/trace/hooks.hpp>
 #include <desync/detail/trace/json.hpp>

@@ -3,7 +3,7 @@
 /// `desync::version`: what a desync function is, as hashes of its source (major) and of the
 /// functions it calls (minor), numbered major.minor relative to a saved earlier version.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 
 #include <charconv>
 #include <cstdint>

@@ -6,7 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/xxhash.hpp>
 #include <optional>
 #include <span>

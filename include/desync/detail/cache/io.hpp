@@ -5,7 +5,7 @@
 
 #include <condition_variable>
 #include <cstddef>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/memo/value.hpp>
 #include <desync/error.hpp>
 #include <exception>

@@ -3,8 +3,8 @@
 // the edges that start it when those inputs are ready, and the run of its body inside a scope
 // that joins every call the body makes.
 
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/hooks.hpp>
 #include <desync/detail/core/run.hpp>

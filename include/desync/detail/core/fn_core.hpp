@@ -2,8 +2,8 @@
 // The run-time state every desync function shares between its copies: name and source (for its
 // version), options (where it runs, whether it may be memoized), version and memo state.
 
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/detail/core/task.hpp>
 #include <desync/resources.hpp>
 

@@ -3,7 +3,7 @@
 // all its inputs have; race (when_any) when the first has; a gate is opened or cancelled by
 // hand (batch). None is ever queued: they finish on the thread that finished their input.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/run.hpp>
 #include <desync/detail/core/task.hpp>
 #include <desync/detail/core/traits.hpp>

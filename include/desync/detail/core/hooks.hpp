@@ -6,7 +6,7 @@
 // call (desync::async, then) uses plain_hooks, which only tell the memo layer what a body under
 // a memoizable call does. A program without a layer pays a load and a branch where it would act.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/task.hpp>
 
 #include <atomic>

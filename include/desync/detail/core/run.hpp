@@ -4,7 +4,7 @@
 // and the wait loop that claims, helps or sleeps — never picking up unrelated older work.
 
 #include <algorithm>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/task.hpp>
 #include <desync/detail/core/work_deque.hpp>
 #include <desync/error.hpp>

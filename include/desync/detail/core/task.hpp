@@ -2,8 +2,8 @@
 // The shared state of one call: its memory, its counted references, its state machine,
 // continuations and result.
 
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/error.hpp>
 
 #include <atomic>

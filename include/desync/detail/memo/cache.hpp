@@ -2,7 +2,7 @@
 // desync::cache, the value users move between functions and files: a set of results, shared
 // (copies copy no value) and immutable. Saving and loading are defined in cache_file.hpp.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/memo/value.hpp>
 
 #include <cstddef>

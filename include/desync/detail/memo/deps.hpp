@@ -6,8 +6,8 @@
 // results. The sets are interned: results of one code path share one set, verified once per
 // process, and a file stores each set once.
 
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/version/registry.hpp>
 

@@ -4,8 +4,8 @@
 // (deps.hpp). Calls of desync functions reach it through memo_hooks (hooks.hpp); every other
 // call through the memo observer installed here (core/hooks.hpp).
 
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/hooks.hpp>
 #include <desync/detail/core/run.hpp>

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/hooks.hpp>
 #include <desync/detail/core/run.hpp>

@@ -12,8 +12,8 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <desync/config.hpp>
 #include <desync/detail/core/attributes.hpp>
+
 #include <desync/xxhash.hpp>
 #include <memory>
 #include <type_traits>

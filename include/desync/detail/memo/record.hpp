@@ -4,7 +4,7 @@
 // header (cache/header.hpp) guarantees it is ours. Loaded records stay bytes until a call asks
 // for their value.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/xxhash.hpp>
 
 #include <cstddef>

@@ -10,7 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 #include <desync/detail/core/task.hpp>
 #include <desync/detail/core/work_deque.hpp>

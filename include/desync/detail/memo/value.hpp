@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <desync/codec.hpp>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/memo/deps.hpp>
 #include <desync/detail/memo/key.hpp>
 #include <desync/detail/memo/record.hpp>

@@ -3,7 +3,7 @@
 // skipped calls grey, unfinished ones dotted), a grey edge from each call to the calls its body
 // made (they join there), and a blue edge from each input to the call that waited for it.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/trace/model.hpp>
 
 #include <ostream>

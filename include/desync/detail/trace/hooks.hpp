@@ -6,7 +6,7 @@
 // observer counts (fn_counters: calls, failed; the memo layer counts hits, misses and saved
 // time) and, while a trace runs, appends records to this thread's buffer.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/hooks.hpp>
 #include <desync/detail/trace/record.hpp>
 

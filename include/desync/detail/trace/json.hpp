@@ -5,7 +5,7 @@
 // waited; memo hits and skipped calls as thread-scoped instant events ("i"); the time a call
 // waited for its inputs as an async slice ("b"/"e"). Times are microseconds, ns exact.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/trace/model.hpp>
 
 #include <cstddef>

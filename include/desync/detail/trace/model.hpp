@@ -3,7 +3,7 @@
 // numbered from 1) and the lanes (threads) they ran on. The public types live here so that
 // the writers can use them; users include <desync/trace.hpp>.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/trace/record.hpp>
 #include <desync/xxhash.hpp>
 

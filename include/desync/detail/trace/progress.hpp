@@ -4,7 +4,7 @@
 // thread, so the line moves on even while every call is busy for seconds; silent (not started)
 // when stderr is not a terminal.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 
 #include <chrono>
 #include <condition_variable>

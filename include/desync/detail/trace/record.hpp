@@ -7,8 +7,8 @@
 // Also here: the instrumentation modes, the functions whose counters moved (run totals), and
 // the counts of the progress line.
 
-#include <desync/config.hpp>
 #include <desync/counters.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 
 #include <atomic>

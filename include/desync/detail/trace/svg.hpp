@@ -4,7 +4,7 @@
 // function, calls nested in a wait drawn below their caller), its join hatched, memo hits as
 // green diamonds, skipped calls as grey crosses, and a tooltip on each.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/trace/model.hpp>
 
 #include <cstddef>

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>

@@ -17,7 +17,7 @@
 /// hashes about 45 KB of typical lambda text, g++ more; tests/test_normalize.cpp hashes 23 KB
 /// at compile time with both.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/version/site.hpp>
 #include <desync/xxhash.hpp>
 

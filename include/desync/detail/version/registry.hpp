@@ -2,7 +2,7 @@
 // Named desync functions, and the resolution of versions: which functions a body names, and
 // the Merkle hash over them, so that a change anywhere below a function changes its full hash.
 
-#include <desync/config.hpp>
+#include <desync/detail/core/attributes.hpp>
 #include <desync/detail/core/fn_core.hpp>
 
 #include <cstdint>
