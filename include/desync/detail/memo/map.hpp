@@ -59,6 +59,20 @@ public:
         return {&e, true};
     }
 
+    /// Makes room in the index for `n` slots in all, so that it does not grow while they are
+    /// added. Throws std::bad_alloc, and then changes nothing.
+    void reserve(std::size_t n) {
+        std::size_t cap = capacity() ? capacity() : 16;
+        while (4 * n > 3 * cap) cap *= 2;
+        if (cap > capacity()) reindex(cap, keep_all);
+    }
+
+    /// Asks for the index cell a probe of `key` reads first: a batch of probes then waits for
+    /// memory once, not once per key.
+    void prefetch(const hash128& key) const noexcept {
+        if (cells_) __builtin_prefetch(&cells_[home(key)]);
+    }
+
     /// Removes a slot (from find or try_emplace); other slots stay where they are.
     void erase(Slot* s) noexcept {
         std::size_t hole = home(s->key);

@@ -74,7 +74,11 @@ public:
     memo_table(std::size_t max_entries, std::size_t max_bytes) noexcept
         : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
-    memo_shard& shard(const hash128& key) noexcept { return shards_[key.high >> 60]; }
+    /// The shard that holds `key`: its top 4 bits.
+    static std::size_t shard_number(const hash128& key) noexcept {
+        return static_cast<std::size_t>(key.high >> 60);
+    }
+    memo_shard& shard(const hash128& key) noexcept { return shards_[shard_number(key)]; }
 
     /// True while nothing is installed: a probe without share_results can only miss.
     bool nothing_installed() const noexcept {
@@ -207,8 +211,6 @@ private:
     // record if it did not decode. If set_cache replaced the record meanwhile, the hit is
     // served all the same, so this run records its value unless it holds one for the key.
     void decoded(memo_shard& sh, const hash128& key, const record_ptr& blob, const value_ptr& v);
-
-    void install_one(const hash128& key, value_ptr v, record_ptr blob);
 
     // Applies `change` to every slot, shard by shard, and removes the slots it left empty.
     template <class Change>

@@ -58,11 +58,44 @@ DESYNC_DECL void memo_table::found_elsewhere(const hash128& key, const value_ptr
     evict_if_over();
 }
 
+// The entries go in by windows of the cache, each window's grouped by shard: a shard's lock is
+// taken once per window, its index grows once, and the index cells of the keys ahead are asked
+// for while one is added. Stamps follow the cache's order (its least recently used first), as if
+// each entry were added in turn.
 DESYNC_DECL void memo_table::install(const cache_data& c) {
     std::lock_guard g(install_mutex_);
     edit_all([](memo_slot& slot) { slot.installed = {}, slot.blob = {}; });
-    for (const made_entry& e : c.made) install_one(e.key, e.value, {});
-    for (const record_ptr& r : c.read) install_one(cache_format::record_view{r.get()}.key(), {}, r);
+    std::size_t const made = c.made.size(), total = c.size();
+    auto key_of = [&](std::size_t i) {
+        return i < made ? c.made[i].key : cache_format::record_view{c.read[i - made].get()}.key();
+    };
+    std::uint64_t const first_stamp = epoch_.fetch_add(total, std::memory_order_relaxed) + 1;
+    constexpr std::size_t window = std::size_t{1} << 16;
+    std::array<std::vector<std::uint32_t>, shard_count> by_shard;  // places in the window
+    for (std::size_t from = 0; from < total; from += window) {
+        std::size_t const to = std::min(total, from + window);
+        for (auto& places : by_shard) places.clear();
+        for (std::size_t i = from; i < to; ++i)
+            by_shard[shard_number(key_of(i))].push_back(static_cast<std::uint32_t>(i - from));
+        for (std::size_t n = 0; n < shard_count; ++n) {
+            const std::vector<std::uint32_t>& places = by_shard[n];
+            if (places.empty()) continue;
+            memo_shard& sh = shards_[n];
+            std::lock_guard l(sh.lock);
+            sh.slots.reserve(sh.slots.size() + places.size());
+            for (std::size_t k = 0; k < places.size(); ++k) {
+                if (k + 8 < places.size()) sh.slots.prefetch(key_of(from + places[k + 8]));
+                std::size_t const i = from + places[k];
+                edit(sh, key_of(i), [&](memo_slot& s) {
+                    if (i < made)
+                        s.installed = c.made[i].value, s.blob = {};
+                    else
+                        s.installed = {}, s.blob = c.read[i - made];
+                    s.stamp = first_stamp + i;
+                });
+            }
+        }
+    }
     evict_if_over();
 }
 
@@ -71,29 +104,64 @@ DESYNC_DECL void memo_table::clear() {
     edit_all([](memo_slot& slot) { slot.drop(); });
 }
 
+// Puts `items` in the order of their `stamps` (oldest first) through a permutation of Index, the
+// smallest integer that numbers them: 4 bytes per entry beside the stamps' 8, where sorting
+// (stamp, entry) pairs and copying them out would hold each entry twice.
+template <class Index, class T>
+inline void in_stamp_order_by(std::vector<T>& items, const std::vector<std::uint64_t>& stamps) {
+    std::vector<Index> order(items.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Index>(i);
+    std::sort(order.begin(), order.end(), [&](Index a, Index b) { return stamps[a] < stamps[b]; });
+    // items[j] becomes what was at order[j], one cycle of the permutation at a time; a place
+    // done is marked by order[j] == j.
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        if (order[i] == i) continue;
+        T first = std::move(items[i]);
+        std::size_t j = i;
+        for (;;) {
+            std::size_t const from = order[j];
+            order[j] = static_cast<Index>(j);
+            if (from == i) {
+                items[j] = std::move(first);
+                break;
+            }
+            items[j] = std::move(items[from]);
+            j = from;
+        }
+    }
+}
+
+template <class T>
+inline void in_stamp_order(std::vector<T>& items, const std::vector<std::uint64_t>& stamps) {
+    if (items.size() <= std::numeric_limits<std::uint32_t>::max())
+        in_stamp_order_by<std::uint32_t>(items, stamps);
+    else
+        in_stamp_order_by<std::size_t>(items, stamps);
+}
+
+// Collects each entry once, into the cache it returns, with its stamp beside it, and orders them
+// in place: 12 bytes per entry on top of the cache's own 24, so that a table of 10^7 results can
+// be saved within the memory of the run that made it (docs/memo.md).
 DESYNC_DECL cache_data memo_table::recorded() {
-    struct item {
-        std::uint64_t stamp;
-        made_entry made;
-        record_ptr read;
-    };
-    std::vector<item> all;
-    all.reserve(entries());
+    cache_data out;
+    std::vector<std::uint64_t> made_stamps, read_stamps;
+    std::size_t const n = entries();  // a bound: calls may record more meanwhile
+    out.made.reserve(n);
+    made_stamps.reserve(n);
     for (memo_shard& sh : shards_) {
         std::lock_guard l(sh.lock);
         sh.slots.for_each([&](const hash128& key, memo_slot& s) {
-            if (s.has_recorded()) all.push_back({s.stamp, {key, s.recorded}, s.recorded_blob});
+            if (s.recorded) {
+                out.made.push_back({key, s.recorded});
+                made_stamps.push_back(s.stamp);
+            } else if (s.recorded_blob) {
+                out.read.push_back(s.recorded_blob);
+                read_stamps.push_back(s.stamp);
+            }
         });
     }
-    std::sort(all.begin(), all.end(),
-              [](const item& a, const item& b) { return a.stamp < b.stamp; });
-    cache_data out;
-    for (item& i : all) {
-        if (i.made.value)
-            out.made.push_back(std::move(i.made));
-        else
-            out.read.push_back(std::move(i.read));
-    }
+    in_stamp_order(out.made, made_stamps);
+    in_stamp_order(out.read, read_stamps);
     return out;
 }
 
@@ -131,26 +199,40 @@ DESYNC_DECL void memo_table::touch(const hash128& key) {
     if (memo_slot* s = sh.slots.find(key)) s->stamp = next_stamp();
 }
 
+// Level by level, each level's keys grouped by shard: a shard's lock is taken once per level,
+// and the index cells of the keys ahead are asked for while one is looked up.
 DESYNC_DECL void memo_table::record_subtree(const memo_value& from) {
-    std::vector<hash128> todo(from.children.begin(), from.children.end());
-    while (!todo.empty()) {
-        hash128 const key = todo.back();
-        todo.pop_back();
-        memo_shard& sh = shard(key);
-        std::lock_guard g(sh.lock);
-        memo_slot* s = sh.slots.find(key);
-        if (!s || s->has_recorded() || !s->has_installed()) continue;
-        if (s->installed) {
-            todo.insert(todo.end(), s->installed->children.begin(), s->installed->children.end());
-        } else {
-            cache_format::record_view const r{s->blob.get()};
-            for (std::size_t i = 0; i < r.children(); ++i) todo.push_back(r.child(i));
+    std::vector<hash128> level(from.children.begin(), from.children.end()), next;
+    auto by_shard = [](const hash128& a, const hash128& b) {
+        return shard_number(a) < shard_number(b);
+    };
+    while (!level.empty()) {
+        std::sort(level.begin(), level.end(), by_shard);
+        for (std::size_t begin = 0, end = 0; begin < level.size(); begin = end) {
+            std::size_t const n = shard_number(level[begin]);
+            while (end < level.size() && shard_number(level[end]) == n) ++end;
+            memo_shard& sh = shards_[n];
+            std::lock_guard g(sh.lock);
+            for (std::size_t k = begin; k < end; ++k) {
+                if (k + 4 < end) sh.slots.prefetch(level[k + 4]);
+                memo_slot* s = sh.slots.find(level[k]);
+                if (!s || s->has_recorded() || !s->has_installed()) continue;
+                if (s->installed) {
+                    next.insert(next.end(), s->installed->children.begin(),
+                                s->installed->children.end());
+                } else {
+                    cache_format::record_view const r{s->blob.get()};
+                    for (std::size_t i = 0; i < r.children(); ++i) next.push_back(r.child(i));
+                }
+                edit_at(sh, s, [&](memo_slot& slot) {
+                    slot.recorded = slot.installed;
+                    slot.recorded_blob = slot.installed ? record_ptr{} : slot.blob;
+                    slot.stamp = next_stamp();
+                });
+            }
         }
-        edit_at(sh, s, [&](memo_slot& slot) {
-            slot.recorded = slot.installed;
-            slot.recorded_blob = slot.installed ? record_ptr{} : slot.blob;
-            slot.stamp = next_stamp();
-        });
+        level.swap(next);
+        next.clear();
     }
 }
 
@@ -173,16 +255,6 @@ DESYNC_DECL void memo_table::decoded(memo_shard& sh, const hash128& key, const r
             });
     }
     evict_if_over();  // the decoded value may count for more than its record did
-}
-
-DESYNC_DECL void memo_table::install_one(const hash128& key, value_ptr v, record_ptr blob) {
-    memo_shard& sh = shard(key);
-    std::lock_guard g(sh.lock);
-    edit(sh, key, [&](memo_slot& s) {
-        s.installed = std::move(v);
-        s.blob = std::move(blob);
-        s.stamp = next_stamp();
-    });
 }
 
 DESYNC_DECL bool memo_table::too_big(const memo_value& v) const noexcept {
