@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <desync/desync.hpp>
+#include <desync/detail/cache/io.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -178,6 +179,43 @@ TEST_CASE("a cache of many megabytes saves chunk by chunk and loads whole", "[ca
     REQUIRE(runs_with(c, 1200) == 0);
     c.save(scratch_dir() / "chunks_again.cache");
     REQUIRE(read_all(scratch_dir() / "chunks_again.cache") == read_all(file));
+}
+
+TEST_CASE("a file larger than a piece is checked as it arrives, damage found as in one read whole",
+          "[cache_file]") {
+    namespace cf = desync::detail::cache_format;
+    fs::path file = scratch_dir() / "arriving.cache";
+    save_results(file, 1600);  // about 11 MiB: read on the reader's thread, checked behind it
+    bytes all = read_all(file);
+    REQUIRE(all.size() > desync::detail::file_reader::piece);
+    // Two records damaged (a byte of each flipped, one of them in the second piece) and the
+    // last one cut short.
+    for (double where : {0.3, 0.8}) all[static_cast<std::size_t>(where * all.size())] ^= 0x5a;
+    all.resize(all.size() - 100);
+    write_all(file, all);
+    // The same bytes scanned whole, with no reader: what the load must find.
+    auto whole = std::make_shared<desync::detail::file_bytes>();
+    whole->size = all.size();
+    whole->data = std::make_unique<std::byte[]>(all.size());
+    std::memcpy(whole->data.get(), all.data(), all.size());
+    std::string const header = cf::make_header("");
+    desync::detail::cache_data expected;
+    desync::detail::scan_records(whole, header.size(), cf::record_seed(cf::format_version, ""),
+                                 cf::format_version, expected);
+    REQUIRE(expected.dropped == 3);
+    // The same bytes arriving as slowly as they can: each wait gives exactly what was asked.
+    desync::detail::cache_data slow;
+    desync::detail::arriving_bytes const trickle{all.size(), [](std::size_t n) { return n; }};
+    desync::detail::scan_records(whole, header.size(), cf::record_seed(cf::format_version, ""),
+                                 cf::format_version, slow, &trickle);
+    REQUIRE(slow.size() == expected.size());
+    REQUIRE(slow.dropped == 3);
+    // And a real load, whose reader's thread delivers pieces as the disk gives them.
+    desync::cache c = desync::cache::load(file);
+    REQUIRE(c.size() == expected.size());
+    REQUIRE(c.dropped() == 3);
+    // No wrong value; every result lost to the damage runs again.
+    REQUIRE(runs_with(c, 1600) == static_cast<int>(4 * 1600 - c.size()));
 }
 
 namespace {
@@ -927,7 +965,7 @@ TEST_CASE("a save never removes the temporary file of a save still under way, ho
 }
 
 TEST_CASE("a FIFO at the path is refused, not waited on", "[cache_file]") {
-    fs::path fifo = scratch_dir() / "fifo.cache";
+    fs::path fifo = scratch_dir() / "fifo_refused.cache";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     REQUIRE(contains(refusal(fifo), "not a regular file"));
     fs::remove(fifo);

@@ -45,6 +45,7 @@
 #include <desync/detail/memo/record.hpp>
 #include <desync/detail/memo/value.hpp>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,13 @@
 namespace desync {
 
 namespace detail {
+
+/// A file still arriving: at most `total` bytes; `wait(n)` blocks until n bytes arrived (or the
+/// file ended first) and returns how many did.
+struct arriving_bytes {
+    std::size_t total = 0;
+    std::function<std::size_t(std::size_t)> wait;
+};
 
 /// Interns the set of functions called that a checked record holds; false if it is not one
 /// (its entries unsorted, or its id not theirs).
@@ -63,10 +71,11 @@ DESYNC_DECL bool intern_dep_set(const cache_format::record_view& r);
 /// bytes hashed are bounded by a few times the file's size: a file crafted with a record marker
 /// every few bytes, each claiming the rest of the file, still loads in linear time (the rest of
 /// it then counts as damaged).
-/// Returns the bytes it hashed.
+/// With `arriving`, the file is still being read into `file`: each record is checked once its
+/// bytes arrived. Returns the bytes it hashed.
 DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& file,
                                      std::size_t from, std::uint64_t seed, std::uint32_t version,
-                                     cache_data& d);
+                                     cache_data& d, const arriving_bytes* arriving = nullptr);
 
 /// Asks for a result's cache lines ahead of their use: results live apart from each other,
 /// and a save reads millions of them in turn.

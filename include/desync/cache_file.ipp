@@ -31,22 +31,40 @@ DESYNC_DECL bool intern_dep_set(const cache_format::record_view& r) {
 
 DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& file,
                                      std::size_t from, std::uint64_t seed, std::uint32_t version,
-                                     cache_data& d) {
-    const std::byte* p = file->data.get() + from;
-    const std::byte* const end = file->data.get() + file->size;
+                                     cache_data& d, const arriving_bytes* arriving) {
+    const std::byte* const base = file->data.get();
+    std::size_t const total = arriving ? arriving->total : file->size;
+    // How many bytes are there to look at: at least `upto` if the file holds them (waiting for
+    // them to arrive), else all it holds.
+    std::size_t ready = arriving ? 0 : file->size;
+    auto have = [&](std::size_t upto) {
+        if (ready < upto && arriving) ready = arriving->wait(std::min(upto, total));
+        return ready;
+    };
     bool const current = version >= cache_format::oldest_served_version;
     auto const layout = current ? cache_format::layout_v3 : cache_format::layout_v2;
-    if (current) d.read.reserve(static_cast<std::size_t>(end - p) / cache_format::record_overhead);
-    std::size_t const budget = 4 * file->size + 4096;
+    std::size_t const overhead = layout.child_keys + 8;
+    if (current && total > from) d.read.reserve((total - from) / cache_format::record_overhead);
+    std::size_t const budget = 4 * total + 4096;
     std::size_t hashed = 0;
     bool damaged = false;
-    while (p < end) {
-        std::size_t const left = static_cast<std::size_t>(end - p);
+    std::size_t at = from;
+    while (at < have(at + 1)) {
         if (hashed > budget) {  // a file made of false starts: the rest is damage
             if (!damaged) ++d.dropped;
             break;
         }
-        if (std::size_t n = cache_format::check_record(p, left, seed, hashed, layout)) {
+        // The record's fixed fields, then as much as they say it holds (if the file holds it).
+        if (have(at + overhead) >= at + overhead &&
+            cache_format::load_u32(base + at) == cache_format::marker) {
+            std::uint64_t const children = cache_format::load_u64(base + at + layout.children);
+            std::uint64_t const length =
+                cache_format::load_u64(base + at + cache_format::at_length);
+            if (children <= total / 16 && length <= total)
+                have(at + overhead + static_cast<std::size_t>(16 * children + length));
+        }
+        const std::byte* const p = base + at;
+        if (std::size_t n = cache_format::check_record(p, ready - at, seed, hashed, layout)) {
             cache_format::record_view const r{p};
             if (!current)
                 ++d.outdated;
@@ -54,13 +72,14 @@ DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& fi
                 d.read.emplace_back(file, p);  // shares the file
             else if (!intern_dep_set(r))
                 ++d.dropped;
-            p += n;
+            at += n;
             damaged = false;
             continue;
         }
         if (!damaged) ++d.dropped;
         damaged = true;
-        p = cache_format::find_marker(p + 1, end);
+        have(total);  // damage: the next marker is looked for in the whole file
+        at = static_cast<std::size_t>(cache_format::find_marker(p + 1, base + ready) - base);
     }
     return hashed;
 }
@@ -147,14 +166,22 @@ DESYNC_DECL save_report cache::save(const std::filesystem::path& file,
 }
 
 DESYNC_DECL cache cache::load(const std::filesystem::path& file, std::string_view salt) {
-    std::shared_ptr<const detail::file_bytes> bytes =
-        std::make_shared<detail::file_bytes>(detail::read_file(file));
-    auto const header = detail::cache_format::read_header({bytes->data.get(), bytes->size}, salt);
-    if (header.size == 0)
+    // The records are checked as the file arrives: a large file's reading (on a thread of the
+    // reader's own) and checking overlap.
+    detail::file_reader reader(file);
+    const std::shared_ptr<detail::file_bytes>& bytes = reader.bytes();
+    std::size_t const head = reader.wait_for(detail::cache_format::header_limit);
+    auto const header = detail::cache_format::read_header({bytes->data.get(), head}, salt);
+    if (header.size == 0) {
+        reader.finish();  // a read that failed says so first
         throw cache_error("desync: cannot use cache file '" + file.string() +
                           "': " + header.problem);
+    }
     auto d = std::make_shared<detail::cache_data>();
-    detail::scan_records(bytes, header.size, header.seed, header.version, *d);
+    detail::arriving_bytes const arriving{reader.expected(),
+                                          [&](std::size_t n) { return reader.wait_for(n); }};
+    detail::scan_records(bytes, header.size, header.seed, header.version, *d, &arriving);
+    reader.finish();
     return cache(std::move(d));
 }
 

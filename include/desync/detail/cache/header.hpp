@@ -31,6 +31,8 @@ inline constexpr std::uint32_t oldest_served_version = 3;
 // Header: magic[8] | version u32 | header size u32 | salt hash u64 | fingerprint length u16 |
 // fingerprint | checksum u64 (XXH3-64 of everything before it). All little-endian.
 inline constexpr std::size_t header_fixed = 8 + 4 + 4 + 8 + 2 + 8;
+/// No header is longer (its fingerprint's length is 16 bits): a loader reads this much first.
+inline constexpr std::size_t header_limit = header_fixed + 0xFFFF;
 
 // ---- the fingerprint of this build: what decides type names and value layouts ----
 

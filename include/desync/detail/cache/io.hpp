@@ -3,6 +3,7 @@
 // temporary file in the same directory, locked, written, fsync'ed, renamed over the target, and
 // the directory fsync'ed), so that a crash or a concurrent save leaves an old or a new whole file.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <desync/detail/core/attributes.hpp>
@@ -36,8 +37,49 @@ private:
     int fd_;
 };
 
-/// The bytes of `file`, exactly as many as it holds: nothing in it decides an allocation.
-DESYNC_DECL file_bytes read_file(const std::filesystem::path& file);
+/// Reads a whole file into memory, exactly as many bytes as it holds (nothing in it decides an
+/// allocation). A large file is read on a thread of its own, piece by piece, while the caller
+/// works on what has arrived: a load checks records as the disk delivers them.
+class file_reader {
+public:
+    /// Opens `file` and starts reading it. Throws desync::cache_error, saying why, if it cannot
+    /// be opened, is not a regular file, or is too large for memory.
+    explicit file_reader(const std::filesystem::path& file);
+    file_reader(const file_reader&) = delete;
+    file_reader& operator=(const file_reader&) = delete;
+    /// Stops reading (at the next piece) and waits for the thread.
+    ~file_reader();
+
+    /// Where the bytes arrive; its size is set by finish().
+    const std::shared_ptr<file_bytes>& bytes() const noexcept { return bytes_; }
+    /// The size the file had when opened: at most this many bytes arrive.
+    std::size_t expected() const noexcept { return expected_; }
+    /// Blocks until `n` bytes have arrived, or the file ended first; returns how many did.
+    std::size_t wait_for(std::size_t n);
+    /// Waits for the whole file and sets bytes()->size; throws desync::cache_error if a read
+    /// failed (what arrived before it stays readable).
+    void finish();
+
+    /// What one read asks for; a file of at most this size is read at once, on the calling
+    /// thread.
+    static constexpr std::size_t piece = std::size_t{8} << 20;
+
+private:
+    void read_all() noexcept;  // piece by piece, on the reader's thread for a large file
+    cache_error fail(const std::string& why) const;
+
+    std::filesystem::path path_;
+    fd_guard fd_;
+    std::shared_ptr<file_bytes> bytes_ = std::make_shared<file_bytes>();
+    std::size_t expected_ = 0;
+    std::mutex mutex_;
+    std::condition_variable arrived_cv_;
+    std::size_t arrived_ = 0;  // bytes read so far (mutex_)
+    bool ended_ = false;       // no more will arrive (mutex_)
+    int error_ = 0;            // errno of a failed read (mutex_)
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 /// A new version of a file, invisible until commit(); dropped if never committed.
 class atomic_file {

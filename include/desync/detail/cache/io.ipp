@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -25,32 +26,73 @@ DESYNC_DECL int fd_guard::close() noexcept {
     return r;
 }
 
-DESYNC_DECL file_bytes read_file(const std::filesystem::path& file) {
-    auto fail = [&](const std::string& why) {
-        return cache_error("desync: cannot read cache file '" + file.string() + "': " + why);
-    };
-    // Without O_NONBLOCK, opening a FIFO waits for a writer: the check below would never run.
-    fd_guard fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (fd.get() < 0) throw fail(describe_errno(errno));
+// Without O_NONBLOCK, opening a FIFO waits for a writer: the check below would never run.
+DESYNC_DECL file_reader::file_reader(const std::filesystem::path& file)
+    : path_(file), fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)) {
+    if (fd_.get() < 0) throw fail(describe_errno(errno));
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw fail(describe_errno(errno));
+    if (::fstat(fd_.get(), &st) != 0) throw fail(describe_errno(errno));
     if (!S_ISREG(st.st_mode)) throw fail("not a regular file");
-    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-    auto const size = static_cast<std::size_t>(st.st_size);
-    file_bytes out;
+    ::fcntl(fd_.get(), F_SETFL, ::fcntl(fd_.get(), F_GETFL) & ~O_NONBLOCK);
+    expected_ = static_cast<std::size_t>(st.st_size);
     try {
-        out.data = std::make_unique_for_overwrite<std::byte[]>(size);
+        bytes_->data = std::make_unique_for_overwrite<std::byte[]>(expected_);
     } catch (const std::bad_alloc&) {
-        throw fail("too large for memory (" + std::to_string(size) + " bytes)");
+        throw fail("too large for memory (" + std::to_string(expected_) + " bytes)");
     }
-    while (out.size < size) {
-        ssize_t const n = ::read(fd.get(), out.data.get() + out.size, size - out.size);
+    if (expected_ <= piece) {
+        read_all();  // a small file: at once, here
+    } else {
+        thread_ = std::thread([this] { read_all(); });
+    }
+}
+
+DESYNC_DECL file_reader::~file_reader() {
+    stop_.store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+}
+
+DESYNC_DECL void file_reader::read_all() noexcept {
+    std::size_t done = 0;
+    int error = 0;
+    while (done < expected_ && !stop_.load(std::memory_order_relaxed)) {
+        std::size_t const want = std::min(piece, expected_ - done);
+        ssize_t const n = ::read(fd_.get(), bytes_->data.get() + done, want);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw fail(describe_errno(errno));
-        if (n == 0) break;  // it shrank meanwhile: what was read is what there is
-        out.size += static_cast<std::size_t>(n);
+        if (n < 0) error = errno;
+        if (n <= 0) break;  // 0: it shrank meanwhile, what was read is what there is
+        done += static_cast<std::size_t>(n);
+        if (done < expected_) {
+            std::lock_guard l(mutex_);
+            arrived_ = done;
+        }
+        arrived_cv_.notify_all();
     }
-    return out;
+    {
+        std::lock_guard l(mutex_);
+        arrived_ = done;
+        error_ = error;
+        ended_ = true;
+    }
+    arrived_cv_.notify_all();
+}
+
+DESYNC_DECL std::size_t file_reader::wait_for(std::size_t n) {
+    std::unique_lock l(mutex_);
+    arrived_cv_.wait(l, [&] { return arrived_ >= n || ended_; });
+    return arrived_;
+}
+
+DESYNC_DECL void file_reader::finish() {
+    std::size_t const size = wait_for(expected_);
+    if (thread_.joinable()) thread_.join();
+    fd_.close();
+    if (error_) throw fail(describe_errno(error_));
+    bytes_->size = size;
+}
+
+DESYNC_DECL cache_error file_reader::fail(const std::string& why) const {
+    return cache_error("desync: cannot read cache file '" + path_.string() + "': " + why);
 }
 
 DESYNC_DECL atomic_file::atomic_file(std::filesystem::path target) : target_(std::move(target)) {
