@@ -3,7 +3,10 @@
 // as its child) against a std::unordered_map lookup keyed by XXH3 of the same bytes; saving and
 // loading 1,000,000 small results against raw fwrite / fread of a file of the same size, and the
 // save against the textbook durable replace of the same bytes (write, fsync, rename, fsync the
-// directory), which is what the save must do once its records are made.
+// directory), which is what the save must do once its records are made. Then the paths a sweep
+// takes at scale, each section saying its peer: bytes per recorded result, first hits of
+// distinct keys, a rerun that hits everything, a pending call's bytes, and a sweep of 10^7
+// calls with its save, load and rerun, with the process's memory.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -127,6 +130,29 @@ DESYNC_FN(million, [](int n) {
     for (int i = 0; i < n; i += 1000) thousand(i);
 });
 
+// The process's resident size now (VmRSS) and its peak since reset_peak() (VmHWM), in MB.
+double status_mb(const char* field) {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    double kb = 0;
+    std::size_t const n = std::strlen(field);
+    while (std::fgets(line, sizeof line, f))
+        if (std::strncmp(line, field, n) == 0 && std::sscanf(line + n, ":%lf kB", &kb) == 1) break;
+    std::fclose(f);
+    return kb / 1024;
+}
+double rss_mb() { return status_mb("VmRSS"); }
+double peak_mb() { return status_mb("VmHWM"); }
+
+// Resets the peak to the resident size now (Linux: clear_refs 5).
+void reset_peak() {
+    if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+        std::fputs("5", f);
+        std::fclose(f);
+    }
+}
+
 std::filesystem::path bench_file(const char* name) {
     return std::filesystem::temp_directory_path() /
            ("desync-bench-" + std::to_string(::getpid()) + "-" + name);
@@ -150,10 +176,18 @@ const std::filesystem::path& saved_file() {
     return file;
 }
 
+// The results a save row writes, and the file they were saved to once (its size is what the
+// peers write and read): the million above, or the 10^7 sweep's below.
+using results_fn = const desync::cache& (*)();
+using file_fn = const std::filesystem::path& (*)();
+
+template <results_fn results>
 void save_desync(benchmark::State& state) {
-    const desync::cache& c = million_results();
+    const desync::cache& c = results();
     auto file = bench_file("save.cache");
+    reset_peak();
     for (auto _ : state) benchmark::DoNotOptimize(c.save(file).written);
+    state.counters["peak_MB"] = peak_mb();
     state.SetBytesProcessed(state.iterations() *
                             static_cast<std::int64_t>(std::filesystem::file_size(file)));
     std::filesystem::remove(file);
@@ -178,11 +212,12 @@ void save_fwrite(benchmark::State& state) {
 // The saved file's own bytes, already in memory, replacing a file as a save must: a new file
 // written whole and fsync'ed, renamed over the target, the directory fsync'ed. No encoding, no
 // checksums: what the disk asks of any save that a crash cannot leave half-written.
+template <file_fn saved>
 void save_atomic_replace(benchmark::State& state) {
-    auto const size = std::filesystem::file_size(saved_file());
+    auto const size = std::filesystem::file_size(saved());
     std::unique_ptr<char[]> data(new char[size]);
     {
-        std::FILE* f = std::fopen(saved_file().c_str(), "rb");
+        std::FILE* f = std::fopen(saved().c_str(), "rb");
         if (!f || std::fread(data.get(), 1, size, f) != size) state.SkipWithError("cannot read");
         if (f) std::fclose(f);
     }
@@ -211,15 +246,19 @@ void save_atomic_replace(benchmark::State& state) {
     std::filesystem::remove(temp, ignored);
 }
 
+template <file_fn saved>
 void load_desync(benchmark::State& state) {
-    const auto& file = saved_file();
+    const auto& file = saved();
+    reset_peak();
     for (auto _ : state) benchmark::DoNotOptimize(desync::cache::load(file).size());
+    state.counters["peak_MB"] = peak_mb();
     state.SetBytesProcessed(state.iterations() *
                             static_cast<std::int64_t>(std::filesystem::file_size(file)));
 }
 
+template <file_fn saved>
 void load_fread(benchmark::State& state) {
-    const auto& file = saved_file();
+    const auto& file = saved();
     auto const size = std::filesystem::file_size(file);
     for (auto _ : state) {
         std::unique_ptr<char[]> data(new char[size]);
@@ -314,17 +353,6 @@ DESYNC_FN(bytes_root, [](long n) {
 std::size_t heap_in_use() {
     struct mallinfo2 const m = mallinfo2();
     return m.uordblks + m.hblkhd;
-}
-
-double rss_mb() {
-    std::FILE* f = std::fopen("/proc/self/status", "r");
-    if (!f) return 0;
-    char line[256];
-    double kb = 0;
-    while (std::fgets(line, sizeof line, f))
-        if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
-    std::fclose(f);
-    return kb / 1024;
 }
 
 void bytes_per_result_desync(benchmark::State& state) {
@@ -429,6 +457,101 @@ void rerun_first_run(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * rerun_calls);
 }
 
+// --- a sweep of 10^7 memoized long -> long calls (10^4 memoizable batches of 1000), with a
+// cache installed so that every call probes the table; the sweep's cache saved and loaded; and
+// a rerun from the loaded file, whose batches all hit and record their subtrees. What it costs
+// the process's memory: peak_MB is its peak resident size during the row (reset before it),
+// rss_before_MB its size then. The peers: the same sweep with nothing installed, the textbook
+// durable replace of the file's bytes, fread of them, and the sweep's first run.
+
+constexpr long sweep_calls = 10000000;
+
+DESYNC_FN(sweep_leaf, [](long v) { return v * 3 + 1; });
+DESYNC_FN(sweep_batch, [](long first) {
+    for (long i = first; i < first + 1000; ++i) sweep_leaf(i);
+});
+DESYNC_FN(sweep_root, [](long n) {
+    for (long i = 0; i < n; i += 1000) sweep_batch(i);
+});
+
+// Times sweep_root(sweep_calls) after `setup` (not timed), with the memory counters.
+template <class Setup>
+void sweep_with(benchmark::State& state, Setup setup) {
+    for (auto _ : state) {
+        state.PauseTiming();
+        sweep_root.clear_cache();
+        setup();
+        malloc_trim(0);
+        state.counters["rss_before_MB"] = rss_mb();
+        reset_peak();
+        state.ResumeTiming();
+        sweep_root(sweep_calls).get();
+        state.PauseTiming();
+        state.counters["peak_MB"] = peak_mb();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * sweep_calls);
+}
+
+void sweep_installed_desync(benchmark::State& state) {
+    sweep_with(state, [] {
+        sweep_root(1000).get();  // one batch's results, installed
+        sweep_root.set_cache(sweep_root.get_cache());
+    });
+}
+
+void sweep_nothing_installed(benchmark::State& state) {
+    sweep_with(state, [] {});
+}
+
+// What the sweep recorded (run here if its row did not run), then kept by this cache alone.
+desync::cache& sweep_results_held() {
+    static desync::cache c;
+    return c;
+}
+const desync::cache& sweep_results() {
+    desync::cache& c = sweep_results_held();
+    if (c.size() < static_cast<std::size_t>(sweep_calls)) {
+        c = sweep_root.get_cache();
+        if (c.size() < static_cast<std::size_t>(sweep_calls)) {
+            sweep_root(sweep_calls).get();
+            c = sweep_root.get_cache();
+        }
+        sweep_root.clear_cache();
+    }
+    return c;
+}
+
+const std::filesystem::path& sweep_file() {
+    static const std::filesystem::path file = [] {
+        auto f = bench_file("sweep.cache");
+        sweep_results().save(f);
+        return f;
+    }();
+    return file;
+}
+
+// Installs the loaded file and reruns the sweep: the load is timed with the hits.
+void rerun_from_file_desync(benchmark::State& state) {
+    const auto& file = sweep_file();
+    sweep_results_held().clear();  // only the file is left
+    for (auto _ : state) {
+        state.PauseTiming();
+        sweep_root.clear_cache();
+        malloc_trim(0);
+        state.counters["rss_before_MB"] = rss_mb();
+        reset_peak();
+        state.ResumeTiming();
+        sweep_root.set_cache(desync::cache::load(file));
+        sweep_root(sweep_calls).get();
+        state.PauseTiming();
+        state.counters["peak_MB"] = peak_mb();
+        sweep_root.clear_cache();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * sweep_calls);
+}
+
 // --- bytes a pending call holds: a root's body makes 10^5 calls that are not run yet (the
 // pool's threads wait at a gate), against as many std::packaged_task + std::future pairs.
 
@@ -492,6 +615,7 @@ struct remove_saved_file {
         std::filesystem::remove(bench_file("million.cache"), ignored);
         std::filesystem::remove(bench_file("subtree.cache"), ignored);
         std::filesystem::remove(bench_file("flat.cache"), ignored);
+        std::filesystem::remove(bench_file("sweep.cache"), ignored);
     }
 } cleanup;
 
@@ -502,7 +626,10 @@ BENCHMARK(memo_hit_unordered_map)->Name("memo_hit_int/peer:unordered_map")->UseR
 BENCHMARK(memo_hit_in_body_desync)->Name("memo_hit_int_in_body/desync")->UseRealTime();
 BENCHMARK(memo_hit_unordered_map)->Name("memo_hit_int_in_body/peer:unordered_map")->UseRealTime();
 BENCHMARK(memo_hit_locked_map128)->Name("memo_hit_int/peer:locked_map128")->UseRealTime();
-BENCHMARK(save_desync)->Name("save_1M/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(save_desync<million_results>)
+    ->Name("save_1M/desync")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(save_fwrite<false>)
     ->Name("save_1M/peer:fwrite")
     ->UseRealTime()
@@ -511,12 +638,18 @@ BENCHMARK(save_fwrite<true>)
     ->Name("save_1M/peer:fwrite+fsync")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(save_atomic_replace)
+BENCHMARK(save_atomic_replace<saved_file>)
     ->Name("save_1M/peer:atomic-replace")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(load_desync)->Name("load_1M/desync")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(load_fread)->Name("load_1M/peer:fread")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(load_desync<saved_file>)
+    ->Name("load_1M/desync")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(load_fread<saved_file>)
+    ->Name("load_1M/peer:fread")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(first_hit_subtree_desync)
     ->Name("first_hit_subtree_100k/desync")
     ->Arg(first_hits)
@@ -547,6 +680,17 @@ BENCHMARK(rerun_first_run)
     ->UseRealTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
+// Rows of the 10^7 sweep: one iteration each (the suite's smoke run leaves them out).
+#define DESYNC_BENCH_ONCE(function, name) \
+    BENCHMARK(function)->Name(name)->UseRealTime()->Iterations(1)->Unit(benchmark::kMillisecond)
+DESYNC_BENCH_ONCE(sweep_installed_desync, "sweep_1e7_installed/desync");
+DESYNC_BENCH_ONCE(sweep_nothing_installed, "sweep_1e7_installed/peer:nothing_installed");
+DESYNC_BENCH_ONCE(save_desync<sweep_results>, "save_1e7/desync");
+DESYNC_BENCH_ONCE(save_atomic_replace<sweep_file>, "save_1e7/peer:atomic-replace");
+DESYNC_BENCH_ONCE(load_desync<sweep_file>, "load_1e7/desync");
+DESYNC_BENCH_ONCE(load_fread<sweep_file>, "load_1e7/peer:fread");
+DESYNC_BENCH_ONCE(rerun_from_file_desync, "rerun_1e7_from_file/desync");
+DESYNC_BENCH_ONCE(sweep_nothing_installed, "rerun_1e7_from_file/peer:first_run");
 BENCHMARK(pending_call_desync)
     ->Name("pending_call/desync")
     ->UseRealTime()
