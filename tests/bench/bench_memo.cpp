@@ -461,8 +461,9 @@ void rerun_first_run(benchmark::State& state) {
 // cache installed so that every call probes the table; the sweep's cache saved and loaded; and
 // a rerun from the loaded file, whose batches all hit and record their subtrees. What it costs
 // the process's memory: peak_MB is its peak resident size during the row (reset before it),
-// rss_before_MB its size then. The peers: the same sweep with nothing installed, the textbook
-// durable replace of the file's bytes, fread of them, and the sweep's first run.
+// rss_before_MB its size then, get_cache_added_MB what taking the sweep's cache adds at its
+// peak. The peers: the same sweep with nothing installed, the textbook durable replace of the
+// file's bytes, fread of them, and the sweep's first run.
 
 constexpr long sweep_calls = 10000000;
 
@@ -498,6 +499,12 @@ void sweep_installed_desync(benchmark::State& state) {
         sweep_root(1000).get();  // one batch's results, installed
         sweep_root.set_cache(sweep_root.get_cache());
     });
+    // Then (not timed) what taking the sweep's cache adds to the process at its peak.
+    malloc_trim(0);
+    double const before = rss_mb();
+    reset_peak();
+    desync::cache const taken = sweep_root.get_cache();
+    state.counters["get_cache_added_MB"] = peak_mb() - before;
 }
 
 void sweep_nothing_installed(benchmark::State& state) {

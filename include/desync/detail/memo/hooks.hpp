@@ -4,12 +4,9 @@
 // when a body starts; record the result when it succeeded. Calls go into the tables of their
 // tree's root function; root calls themselves are never memoized.
 
-#include <algorithm>
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <desync/detail/core/attributes.hpp>
 
 #include <desync/detail/core/fn_core.hpp>
@@ -29,13 +26,10 @@
 #include <desync/error.hpp>
 #include <exception>
 #include <memory>
-#include <new>
-#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace desync::detail {
 
