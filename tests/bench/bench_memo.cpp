@@ -166,20 +166,23 @@ const desync::cache& million_results() {
     return c;
 }
 
-// The saved file, written once: its size is what the peers write and read.
-const std::filesystem::path& saved_file() {
-    static const std::filesystem::path file = [] {
-        auto f = bench_file("million.cache");
-        million_results().save(f);
+// The results a save row writes, and the file they were saved to once (its size is what the
+// peers write and read): the million above, or the 10^7 sweep's below.
+using results_fn = const desync::cache& (*)();
+using file_fn = const std::filesystem::path& (*)();
+
+// The file `results` were saved to, under `name`, written at the first call.
+template <results_fn results>
+const std::filesystem::path& saved_once(const char* name) {
+    static const std::filesystem::path file = [&] {
+        auto f = bench_file(name);
+        results().save(f);
         return f;
     }();
     return file;
 }
 
-// The results a save row writes, and the file they were saved to once (its size is what the
-// peers write and read): the million above, or the 10^7 sweep's below.
-using results_fn = const desync::cache& (*)();
-using file_fn = const std::filesystem::path& (*)();
+const std::filesystem::path& saved_file() { return saved_once<million_results>("million.cache"); }
 
 template <results_fn results>
 void save_desync(benchmark::State& state) {
@@ -529,14 +532,7 @@ const desync::cache& sweep_results() {
     return c;
 }
 
-const std::filesystem::path& sweep_file() {
-    static const std::filesystem::path file = [] {
-        auto f = bench_file("sweep.cache");
-        sweep_results().save(f);
-        return f;
-    }();
-    return file;
-}
+const std::filesystem::path& sweep_file() { return saved_once<sweep_results>("sweep.cache"); }
 
 // Installs the loaded file and reruns the sweep: the load is timed with the hits.
 void rerun_from_file_desync(benchmark::State& state) {
