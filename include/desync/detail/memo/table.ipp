@@ -66,17 +66,20 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
     std::lock_guard g(install_mutex_);
     edit_all([](memo_slot& slot) { slot.installed = {}, slot.blob = {}; });
     std::size_t const made = c.made.size(), total = c.size();
-    auto key_of = [&](std::size_t i) {
-        return i < made ? c.made[i].key : cache_format::record_view{c.read[i - made].get()}.key();
-    };
     std::uint64_t const first_stamp = epoch_.fetch_add(total, std::memory_order_relaxed) + 1;
     constexpr std::size_t window = std::size_t{1} << 16;
+    std::vector<hash128> keys;  // the window's, read once (a loaded record's from its bytes)
+    keys.reserve(std::min(total, window));
     std::array<std::vector<std::uint32_t>, shard_count> by_shard;  // places in the window
     for (std::size_t from = 0; from < total; from += window) {
         std::size_t const to = std::min(total, from + window);
+        keys.clear();
         for (auto& places : by_shard) places.clear();
-        for (std::size_t i = from; i < to; ++i)
-            by_shard[shard_number(key_of(i))].push_back(static_cast<std::uint32_t>(i - from));
+        for (std::size_t i = from; i < to; ++i) {
+            keys.push_back(i < made ? c.made[i].key
+                                    : cache_format::record_view{c.read[i - made].get()}.key());
+            by_shard[shard_number(keys.back())].push_back(static_cast<std::uint32_t>(i - from));
+        }
         for (std::size_t n = 0; n < shard_count; ++n) {
             const std::vector<std::uint32_t>& places = by_shard[n];
             if (places.empty()) continue;
@@ -84,9 +87,9 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
             std::lock_guard l(sh.lock);
             sh.slots.reserve(sh.slots.size() + places.size());
             for (std::size_t k = 0; k < places.size(); ++k) {
-                if (k + 8 < places.size()) sh.slots.prefetch(key_of(from + places[k + 8]));
+                if (k + 8 < places.size()) sh.slots.prefetch(keys[places[k + 8]]);
                 std::size_t const i = from + places[k];
-                edit(sh, key_of(i), [&](memo_slot& s) {
+                edit(sh, keys[places[k]], [&](memo_slot& s) {
                     if (i < made)
                         s.installed = c.made[i].value, s.blob = {};
                     else
