@@ -26,6 +26,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -297,6 +298,97 @@ TEST_CASE("a hit on a loaded record records the records below it, undecoded", "[
     leaf_root.set_cache(desync::cache::load(file));
     REQUIRE(leaf_root(42).get() == "42");
     REQUIRE(tree_runs == 0);
+}
+
+TEST_CASE("a table keeps a loaded file while its records point into it, and no longer",
+          "[cache_file]") {
+    namespace d = desync::detail;
+    namespace cf = d::cache_format;
+    fs::path file = scratch_dir() / "kept.cache";
+    tree_root.clear_cache();
+    REQUIRE(tree_root(42).get() == 3);
+    REQUIRE(tree_root.get_cache().save(file).written == 3);
+    bytes const all = read_all(file);
+    auto loaded = std::make_shared<d::file_bytes>();
+    loaded->size = all.size();
+    loaded->data = std::make_unique<std::byte[]>(all.size());
+    std::memcpy(loaded->data.get(), all.data(), all.size());
+    std::string const header = cf::make_header("");
+    auto scan = [&] {
+        d::cache_data c;
+        d::scan_records(loaded, header.size(), cf::record_seed(cf::format_version, ""),
+                        cf::format_version, c);
+        REQUIRE(c.read.size() == 3);
+        REQUIRE(c.files.size() == 1);
+        return c;
+    };
+    std::weak_ptr<const d::file_bytes> const watch = loaded;
+    auto holders = [&] { return watch.use_count() - 1; };  // besides `loaded`
+    d::memo_table table(0, 0);
+    // Installed, then nothing: the file goes with its last installed record.
+    table.install(scan());
+    CHECK(holders() == 1);
+    table.install({});
+    CHECK(holders() == 0);
+    // Installed, and a hit on tree_top's record, which records the two below it undecoded.
+    table.install(scan());
+    desync::hash128 top{};
+    for (const std::byte* r : scan().read)
+        if (cf::record_view{r}.type() == d::result_type_id<std::size_t>)
+            top = cf::record_view{r}.key();
+    d::taken_value<std::size_t> took;
+    d::memo_found const hit =
+        table.find(top, &d::type_tag<std::size_t>, false, took, d::decode_record<std::size_t>);
+    REQUIRE(hit.hit);
+    CHECK(took.get() == 3);
+    // Nothing installed now, but this run's records of the file stay, and with them the file.
+    table.install({});
+    CHECK(holders() == 1);
+    d::cache_data const recorded = table.recorded();
+    CHECK(recorded.made.size() == 1);  // decoded by the hit
+    REQUIRE(recorded.read.size() == 2);
+    CHECK(recorded.files.size() == 1);
+    CHECK(holders() == 2);
+    for (const std::byte* r : recorded.read) CHECK(loaded->holds(r));
+    table.clear();
+    CHECK(holders() == 1);  // the cache taken above
+    CHECK(table.recorded().files.empty());
+    // Through the public calls (AddressSanitizer would see a record read after its file went):
+    // a hit's records below it outlive the loaded cache and the next set_cache, and save whole.
+    tree_root.clear_cache();
+    tree_root.set_cache(desync::cache::load(file));
+    tree_runs = 0;
+    REQUIRE(tree_root(42).get() == 3);
+    tree_root.set_cache(desync::cache{});
+    fs::path const again = scratch_dir() / "kept_again.cache";
+    REQUIRE(tree_root.get_cache().save(again).written == 3);
+    leaf_root.set_cache(desync::cache::load(again));
+    REQUIRE(leaf_root(42).get() == "42");
+    CHECK(tree_runs == 0);
+    tree_root.clear_cache();
+    leaf_root.clear_cache();
+}
+
+TEST_CASE("first hits on loaded records are safe while set_cache, get_cache and clear_cache run",
+          "[cache_file][threads]") {
+    fs::path file = scratch_dir() / "meddled.cache";
+    save_results(file, 40);
+    std::atomic<bool> stop{false};
+    std::thread meddler([&] {
+        for (int i = 0; !stop; ++i) {
+            check_all.set_cache(desync::cache::load(file));  // a new file each time
+            if (i % 3 == 0) check_all.get_cache().save(scratch_dir() / "meddled_again.cache");
+            if (i % 4 == 1) check_all.clear_cache();
+        }
+    });
+    for (int round = 0; round < 20; ++round) {
+        desync::lazy<int> a = check_all(40), b = check_all(39);
+        REQUIRE(a.get() == 0);  // no wrong value
+        REQUIRE(b.get() == 0);
+    }
+    stop = true;
+    meddler.join();
+    check_all.clear_cache();
 }
 
 // ---- untrusted files

@@ -66,13 +66,12 @@ struct arriving_bytes {
 DESYNC_DECL bool intern_dep_set(const cache_format::record_view& r);
 
 /// Finds the whole records after the header; a damaged stretch counts once. Results go to
-/// d.read, sets of functions called are interned; records of a format older than this build
-/// serves are only counted (d.outdated). Checking hashes each candidate record whole, so the
-/// bytes hashed are bounded by a few times the file's size: a file crafted with a record marker
-/// every few bytes, each claiming the rest of the file, still loads in linear time (the rest of
-/// it then counts as damaged).
-/// With `arriving`, the file is still being read into `file`: each record is checked once its
-/// bytes arrived. Returns the bytes it hashed.
+/// d.read (and `file` to d.files), sets of functions called are interned; records of a format older
+/// than this build serves are only counted (d.outdated). Checking hashes each candidate record
+/// whole, so the bytes hashed are bounded by a few times the file's size: a file crafted with a
+/// record marker every few bytes, each claiming the rest of the file, still loads in linear time
+/// (the rest of it then counts as damaged). With `arriving`, the file is still being read into
+/// `file`: each record is checked once its bytes arrived. Returns the bytes it hashed.
 DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& file,
                                      std::size_t from, std::uint64_t seed, std::uint32_t version,
                                      cache_data& d, const arriving_bytes* arriving = nullptr);

@@ -48,6 +48,7 @@ DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& fi
     std::size_t const budget = 4 * total + 4096;
     std::size_t hashed = 0;
     bool damaged = false;
+    std::size_t const read_before = d.read.size();
     std::size_t at = from;
     while (at < have(at + 1)) {
         if (hashed > budget) {  // a file made of false starts: the rest is damage
@@ -69,7 +70,7 @@ DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& fi
             if (!current)
                 ++d.outdated;
             else if (r.type() != cache_format::dep_set_type)
-                d.read.emplace_back(file, p);  // shares the file
+                d.read.push_back(p);
             else if (!intern_dep_set(r))
                 ++d.dropped;
             at += n;
@@ -81,6 +82,7 @@ DESYNC_DECL std::size_t scan_records(const std::shared_ptr<const file_bytes>& fi
         have(total);  // damage: the next marker is looked for in the whole file
         at = static_cast<std::size_t>(cache_format::find_marker(p + 1, base + ready) - base);
     }
+    if (d.read.size() > read_before) d.files.add(file);  // what the records point into
     return hashed;
 }
 
@@ -149,9 +151,9 @@ DESYNC_DECL save_report cache::save(const std::filesystem::path& file,
             ++(detail::put_record(buf, made[i], seed) ? report.written : report.skipped);
             flush(chunk);
         }
-        for (const detail::record_ptr& r : data_->read) {
+        for (const std::byte* r : data_->read) {
             // Checked when loaded; its checksum made again for this file's salt and version.
-            detail::cache_format::record_view const v{r.get()};
+            detail::cache_format::record_view const v{r};
             if (v.deps_ref() > detail::no_deps_ref)
                 put_set(detail::dep_sets::get().find(v.deps_ref()));
             detail::cache_format::copy_record(buf, v, seed);

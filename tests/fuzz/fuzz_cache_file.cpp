@@ -30,9 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (header.size == 0) return 0;
     desync::detail::cache_data d;
     desync::detail::scan_records(bytes, header.size, header.seed, header.version, d);
-    for (const desync::detail::record_ptr& r : d.read) {
-        format::record_view const v{r.get()};
-        desync::fuzz::decode_as_each_type(r.get(), v.size());
+    for (const std::byte* r : d.read) {
+        format::record_view const v{r};
+        desync::fuzz::decode_as_each_type(r, v.size());
     }
     return 0;
 }

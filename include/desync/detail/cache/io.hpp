@@ -37,6 +37,10 @@ private:
     int fd_;
 };
 
+/// Asks the kernel to back the whole 2 MiB pages inside [p, p + n) with huge pages (best
+/// effort: where it gives them only to memory that asks).
+DESYNC_DECL void ask_for_huge_pages(std::byte* p, std::size_t n) noexcept;
+
 /// Reads a whole file into memory, exactly as many bytes as it holds (nothing in it decides an
 /// allocation). A large file is read on a thread of its own, piece by piece, while the caller
 /// works on what has arrived: a load checks records as the disk delivers them.

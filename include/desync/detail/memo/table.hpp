@@ -2,9 +2,10 @@
 // The memo table of a root function (docs/memo.md). One map of slots, sharded by key so that
 // probes on different threads rarely meet on a lock; each slot holds what was installed
 // (set_cache, or a loaded file's record until its first probe decodes it) and what this run
-// recorded, often the same shared value. Bounded tables evict by a use stamp: the least
-// recently used go first, in batches of 1/16 of the bound so that eviction costs O(1) per
-// insertion on average.
+// recorded, often the same shared value. Loaded records are plain pointers into their files,
+// which the table holds (files_) until set_cache or clear_cache leaves no slot pointing into one.
+// Bounded tables evict by a use stamp: the least recently used go first, in batches of 1/16 of the
+// bound so that eviction costs O(1) per insertion on average.
 
 #include <array>
 #include <atomic>
@@ -31,13 +32,14 @@ struct running_call {
     const void* tag = nullptr;
 };
 
-/// What one key holds.
+/// What one key holds: 64 bytes.
 struct memo_slot {
-    hash128 key;               // set by its map
-    value_ptr installed;       // served to probes
-    record_ptr blob;           // installed, but still the bytes of a loaded file's record
-    value_ptr recorded;        // recorded by this run: what get_cache() returns
-    record_ptr recorded_blob;  // or an undecoded record, recorded by a hit on a call above it
+    hash128 key;                               // set by its map
+    value_ptr installed;                       // served to probes
+    const std::byte* blob = nullptr;           // installed, but still a loaded file's record
+    value_ptr recorded;                        // recorded by this run: what get_cache() returns
+    const std::byte* recorded_blob = nullptr;  // or an undecoded record, recorded by a hit on a
+                                               // call above it
     std::uint64_t stamp = 0;
     std::uint32_t quick = 0;  // its quick cell's number + 1, or 0 (memo_quick.hpp)
 
@@ -50,11 +52,18 @@ struct memo_slot {
     bool has_recorded() const noexcept { return recorded || recorded_blob; }
     std::size_t size() const noexcept;
 };
+static_assert(sizeof(void*) != 8 || sizeof(memo_slot) == 64, "a slot is one cache line");
 
 struct alignas(64) memo_shard {
     memo_lock lock;
     memo_map<memo_slot> slots;
     std::unordered_map<hash128, running_call> running;  // share_results: calls in flight
+};
+
+/// A loaded record that a probe decodes outside the shard's lock, and its file, kept meanwhile.
+struct undecoded {
+    const std::byte* at = nullptr;
+    std::shared_ptr<const file_bytes> file;
 };
 
 /// What a probe found: a hit (whose value the probe's `take` received), or with share_results
@@ -96,15 +105,15 @@ public:
     memo_found find(const hash128& key, const void* tag, bool share, Take&& take, Decode&& decode,
                     const quick_inputs* quick = nullptr) {
         memo_shard& sh = shard(key);
-        record_ptr blob;
+        undecoded blob;
         memo_found found;
         {
             std::lock_guard g(sh.lock);
             found = find_locked(sh, key, tag, share, take, blob, quick);
         }
-        if (blob) {
-            found.first_use = decode(blob.get());
-            decoded(sh, key, blob, found.first_use);
+        if (blob.at) {
+            found.first_use = decode(blob.at);
+            decoded(sh, key, blob.at, found.first_use);
             if (!found.first_use || !deps_hold(found.first_use->deps)) return {};
             take(found.first_use);
             found.hit = true;
@@ -156,7 +165,7 @@ public:
 private:
     template <class Take>
     memo_found find_locked(memo_shard& sh, const hash128& key, const void* tag, bool share,
-                           Take& take, record_ptr& blob, const quick_inputs* quick) {
+                           Take& take, undecoded& blob, const quick_inputs* quick) {
         if (memo_slot* found = sh.slots.find(key)) {
             memo_slot& s = *found;
             // A value is served only if this build still has every function its run called
@@ -178,7 +187,9 @@ private:
                 return found;
             }
             if (s.blob) {
-                blob = s.blob;
+                std::size_t const f = files_.find(s.blob);  // read under this shard's lock
+                if (f == files_.size()) return {};          // never: each blob is in a file here
+                blob = {s.blob, files_[f]};
                 return {};
             }
             if (share && s.recorded && s.recorded->tag() == tag && deps_hold(s.recorded->deps)) {
@@ -210,7 +221,15 @@ private:
     // After decoding a record outside the lock: install the value in its place, or drop the
     // record if it did not decode. If set_cache replaced the record meanwhile, the hit is
     // served all the same, so this run records its value unless it holds one for the key.
-    void decoded(memo_shard& sh, const hash128& key, const record_ptr& blob, const value_ptr& v);
+    void decoded(memo_shard& sh, const hash128& key, const std::byte* blob, const value_ptr& v);
+
+    // Runs f() with every shard locked, in order: what changes files_.
+    template <class F>
+    void with_every_shard_locked(F&& f) {
+        std::array<std::unique_lock<memo_lock>, shard_count> held;
+        for (std::size_t i = 0; i < shard_count; ++i) held[i] = std::unique_lock(shards_[i].lock);
+        f();
+    }
 
     // Applies `change` to every slot, shard by shard, and removes the slots it left empty.
     template <class Change>
@@ -281,6 +300,9 @@ public:
 private:
     std::array<memo_shard, shard_count> shards_;
     quick_cells quick_;  // small values served without a lock
+    // The files that slots' records point into. Changed only with install_mutex_ and every
+    // shard's lock held: a probe reads it under its shard's lock, get_cache under install_mutex_.
+    file_set files_;
     std::atomic<std::uint64_t> epoch_{0};
     std::atomic<std::size_t> entries_{0};
     std::atomic<std::size_t> bytes_{0};

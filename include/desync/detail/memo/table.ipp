@@ -11,8 +11,8 @@
 namespace desync::detail {
 
 DESYNC_DECL void memo_slot::move_values_to(memo_slot& out) noexcept {
-    out.installed = std::move(installed), out.blob = std::move(blob);
-    out.recorded = std::move(recorded), out.recorded_blob = std::move(recorded_blob);
+    out.installed = std::move(installed), out.blob = std::exchange(blob, nullptr);
+    out.recorded = std::move(recorded), out.recorded_blob = std::exchange(recorded_blob, nullptr);
 }
 
 DESYNC_DECL void memo_slot::drop() noexcept {
@@ -21,8 +21,8 @@ DESYNC_DECL void memo_slot::drop() noexcept {
 }
 
 DESYNC_DECL std::size_t memo_slot::size() const noexcept {
-    auto record_size = [](const record_ptr& r) {
-        return cache_format::record_view{r.get()}.value().size();
+    auto record_size = [](const std::byte* r) {
+        return cache_format::record_view{r}.value().size();
     };
     std::size_t n = blob ? record_size(blob) : installed ? installed->bytes() : 0;
     if (recorded && recorded != installed) n += recorded->bytes();
@@ -37,7 +37,7 @@ DESYNC_DECL void memo_table::record(const hash128& key, value_ptr v) {
         std::lock_guard g(sh.lock);
         edit(sh, key, [&](memo_slot& s) {
             std::swap(s.recorded, v);  // the old value, if any, goes after the lock
-            s.recorded_blob = {};
+            s.recorded_blob = nullptr;
             s.stamp = next_stamp();
         });
     }
@@ -61,10 +61,24 @@ DESYNC_DECL void memo_table::found_elsewhere(const hash128& key, const value_ptr
 // The entries go in by windows of the cache, each window's grouped by shard: a shard's lock is
 // taken once per window, its index grows once, and the index cells of the keys ahead are asked
 // for while one is added. Stamps follow the cache's order (its least recently used first), as if
-// each entry were added in turn.
+// each entry were added in turn. The table keeps the cache's files, and those of the files it held
+// that this run's undecoded records still point into.
 DESYNC_DECL void memo_table::install(const cache_data& c) {
+    std::vector<std::shared_ptr<const file_bytes>> gone;  // let go of after the locks
     std::lock_guard g(install_mutex_);
-    edit_all([](memo_slot& slot) { slot.installed = {}, slot.blob = {}; });
+    std::vector<bool> still_used(files_.size());
+    edit_all([&](memo_slot& slot) {
+        slot.installed = {}, slot.blob = nullptr;
+        if (slot.recorded_blob)
+            if (std::size_t const f = files_.find(slot.recorded_blob); f < still_used.size())
+                still_used[f] = true;
+    });
+    // Past this, only the new cache's records become blobs (here, under install_mutex_), and
+    // only blobs become recorded records: no slot points into a file left out.
+    with_every_shard_locked([&] {
+        files_.keep_only(still_used, gone);
+        files_.add_all(c.files);
+    });
     std::size_t const made = c.made.size(), total = c.size();
     std::uint64_t const first_stamp = epoch_.fetch_add(total, std::memory_order_relaxed) + 1;
     constexpr std::size_t window = std::size_t{1} << 16;
@@ -77,7 +91,7 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
         for (auto& places : by_shard) places.clear();
         for (std::size_t i = from; i < to; ++i) {
             keys.push_back(i < made ? c.made[i].key
-                                    : cache_format::record_view{c.read[i - made].get()}.key());
+                                    : cache_format::record_view{c.read[i - made]}.key());
             by_shard[shard_number(keys.back())].push_back(static_cast<std::uint32_t>(i - from));
         }
         for (std::size_t n = 0; n < shard_count; ++n) {
@@ -91,7 +105,7 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
                 std::size_t const i = from + places[k];
                 edit(sh, keys[places[k]], [&](memo_slot& s) {
                     if (i < made)
-                        s.installed = c.made[i].value, s.blob = {};
+                        s.installed = c.made[i].value, s.blob = nullptr;
                     else
                         s.installed = {}, s.blob = c.read[i - made];
                     s.stamp = first_stamp + i;
@@ -103,8 +117,10 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
 }
 
 DESYNC_DECL void memo_table::clear() {
+    file_set gone;  // let go of after the locks
     std::lock_guard g(install_mutex_);
     edit_all([](memo_slot& slot) { slot.drop(); });
+    with_every_shard_locked([&] { std::swap(gone, files_); });
 }
 
 // Puts `items` in the order of their `stamps` (oldest first) through a permutation of Index, the
@@ -147,6 +163,8 @@ inline void in_stamp_order(std::vector<T>& items, const std::vector<std::uint64_
 // be saved within the memory of the run that made it (docs/memo.md).
 DESYNC_DECL cache_data memo_table::recorded() {
     cache_data out;
+    std::lock_guard g(install_mutex_);  // the files stay while their records are collected
+    std::vector<bool> files_used(files_.size());
     std::vector<std::uint64_t> made_stamps, read_stamps;
     std::size_t const n = entries();  // a bound: calls may record more meanwhile
     out.made.reserve(n);
@@ -160,9 +178,13 @@ DESYNC_DECL cache_data memo_table::recorded() {
             } else if (s.recorded_blob) {
                 out.read.push_back(s.recorded_blob);
                 read_stamps.push_back(s.stamp);
+                if (std::size_t const f = files_.find(s.recorded_blob); f < files_used.size())
+                    files_used[f] = true;
             }
         });
     }
+    for (std::size_t f = 0; f < files_.size(); ++f)
+        if (files_used[f]) out.files.add(files_[f]);
     in_stamp_order(out.made, made_stamps);
     in_stamp_order(out.read, read_stamps);
     return out;
@@ -189,7 +211,7 @@ DESYNC_DECL void memo_table::served(memo_shard& sh, memo_slot& s) {
     if (s.recorded != s.installed)
         edit_at(sh, &s, [this](memo_slot& slot) {
             slot.recorded = slot.installed;
-            slot.recorded_blob = {};
+            slot.recorded_blob = nullptr;
             slot.stamp = next_stamp();
         });
     else if (bounded())
@@ -224,12 +246,12 @@ DESYNC_DECL void memo_table::record_subtree(const memo_value& from) {
                     next.insert(next.end(), s->installed->children.begin(),
                                 s->installed->children.end());
                 } else {
-                    cache_format::record_view const r{s->blob.get()};
+                    cache_format::record_view const r{s->blob};
                     for (std::size_t i = 0; i < r.children(); ++i) next.push_back(r.child(i));
                 }
                 edit_at(sh, s, [&](memo_slot& slot) {
                     slot.recorded = slot.installed;
-                    slot.recorded_blob = slot.installed ? record_ptr{} : slot.blob;
+                    slot.recorded_blob = slot.installed ? nullptr : slot.blob;
                     slot.stamp = next_stamp();
                 });
             }
@@ -239,21 +261,21 @@ DESYNC_DECL void memo_table::record_subtree(const memo_value& from) {
     }
 }
 
-DESYNC_DECL void memo_table::decoded(memo_shard& sh, const hash128& key, const record_ptr& blob,
+DESYNC_DECL void memo_table::decoded(memo_shard& sh, const hash128& key, const std::byte* blob,
                                      const value_ptr& v) {
     {
         std::lock_guard g(sh.lock);
         memo_slot* found = sh.slots.find(key);
         if (found && found->blob == blob)
             edit_at(sh, found, [&](memo_slot& s) {
-                s.blob = {};
+                s.blob = nullptr;
                 s.installed = v;
                 if (v) s.recorded = v, s.stamp = next_stamp();
-                if (v || s.recorded_blob == blob) s.recorded_blob = {};
+                if (v || s.recorded_blob == blob) s.recorded_blob = nullptr;
             });
         else if (v && !(found && found->recorded) && !too_big(*v))
             edit(sh, key, [&](memo_slot& s) {
-                s.recorded = v, s.recorded_blob = {};
+                s.recorded = v, s.recorded_blob = nullptr;
                 s.stamp = next_stamp();
             });
     }

@@ -12,6 +12,7 @@
 #include <desync/detail/memo/key.hpp>
 #include <desync/detail/memo/record.hpp>
 #include <desync/xxhash.hpp>
+#include <functional>
 #include <memory>
 #include <new>
 #include <span>
@@ -197,9 +198,6 @@ value_ptr share_made(std::unique_ptr<typed_value<V>> v, key_list children, const
     return value_ptr(v.release());
 }
 
-/// A record inside a loaded file's bytes; shares ownership of the whole file.
-using record_ptr = std::shared_ptr<const std::byte>;
-
 /// The set a record refers to: none for no_deps_ref, unverifiable for a reference this process
 /// does not know (an older format, or a set that was damaged in the file).
 DESYNC_DECL const dep_set* deps_of_ref(std::uint64_t ref);
@@ -232,6 +230,35 @@ value_ptr decode_record(const std::byte* at) {
 struct file_bytes {
     std::unique_ptr<std::byte[]> data;
     std::size_t size = 0;
+
+    bool holds(const std::byte* p) const noexcept {
+        return std::less_equal<>{}(data.get(), p) && std::less<>{}(p, data.get() + size);
+    }
+};
+
+/// The loaded files that records point into, each once, in the order of their addresses (a
+/// record's file is found by a binary search). A record is a plain pointer into its file's
+/// bytes: whoever holds records holds their files in one of these, so that a record costs 8
+/// bytes, not a reference count's 16 and its atomic updates (docs/memo.md).
+class file_set {
+public:
+    /// Adds `f` unless it is there.
+    void add(std::shared_ptr<const file_bytes> f);
+    /// Adds those of `other`'s files that are not there.
+    void add_all(const file_set& other);
+    /// The number of the file that holds the record at `p`, or size() if none does.
+    std::size_t find(const std::byte* p) const noexcept;
+    const std::shared_ptr<const file_bytes>& operator[](std::size_t i) const noexcept {
+        return files_[i];
+    }
+    std::size_t size() const noexcept { return files_.size(); }
+    bool empty() const noexcept { return files_.empty(); }
+    /// Keeps the files whose `keep[i]` is true; the others move to `gone`.
+    void keep_only(const std::vector<bool>& keep,
+                   std::vector<std::shared_ptr<const file_bytes>>& gone);
+
+private:
+    std::vector<std::shared_ptr<const file_bytes>> files_;
 };
 
 /// A result made in this process, in a cache.
@@ -242,10 +269,11 @@ struct made_entry {
 
 /// The contents of a desync::cache. Immutable once shared: caches copy on write.
 struct cache_data {
-    std::vector<made_entry> made;  // results made in this process
-    std::vector<record_ptr> read;  // checked records of loaded files, not decoded yet
-    std::size_t dropped = 0;       // damaged records the load skipped
-    std::size_t outdated = 0;      // records of an older format the load could not use
+    std::vector<made_entry> made;        // results made in this process
+    std::vector<const std::byte*> read;  // checked records of loaded files, not decoded yet
+    file_set files;                      // the files that `read` points into
+    std::size_t dropped = 0;             // damaged records the load skipped
+    std::size_t outdated = 0;            // records of an older format the load could not use
 
     std::size_t size() const noexcept { return made.size() + read.size(); }
 

@@ -4,6 +4,9 @@
 
 #include <desync/detail/memo/value.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 namespace desync::detail {
 
 DESYNC_DECL bool typed_value<void>::encode(std::string&) const { return true; }  // nothing to write
@@ -27,7 +30,7 @@ DESYNC_DECL std::unordered_set<hash128> cache_data::keys() const {
     std::unordered_set<hash128> out;
     out.reserve(size());
     for (const made_entry& e : made) out.insert(e.key);
-    for (const record_ptr& r : read) out.insert(cache_format::record_view{r.get()}.key());
+    for (const std::byte* r : read) out.insert(cache_format::record_view{r}.key());
     return out;
 }
 
@@ -35,8 +38,42 @@ DESYNC_DECL void cache_data::add_missing(const cache_data& other,
                                          std::unordered_set<hash128>& keys) {
     for (const made_entry& e : other.made)
         if (keys.insert(e.key).second) made.push_back(e);
-    for (const record_ptr& r : other.read)
-        if (keys.insert(cache_format::record_view{r.get()}.key()).second) read.push_back(r);
+    bool any = false;
+    for (const std::byte* r : other.read)
+        if (keys.insert(cache_format::record_view{r}.key()).second) read.push_back(r), any = true;
+    if (any) files.add_all(other.files);
+}
+
+DESYNC_DECL void file_set::add(std::shared_ptr<const file_bytes> f) {
+    auto at = std::lower_bound(files_.begin(), files_.end(), f, [](const auto& a, const auto& b) {
+        return std::less<>{}(a->data.get(), b->data.get());
+    });
+    if (at == files_.end() || *at != f) files_.insert(at, std::move(f));
+}
+
+DESYNC_DECL void file_set::add_all(const file_set& other) {
+    for (const auto& f : other.files_) add(f);
+}
+
+DESYNC_DECL std::size_t file_set::find(const std::byte* p) const noexcept {
+    // The last file that starts at or before p.
+    auto after = std::upper_bound(
+        files_.begin(), files_.end(), p,
+        [](const std::byte* q, const auto& f) { return std::less<>{}(q, f->data.get()); });
+    if (after == files_.begin() || !(*std::prev(after))->holds(p)) return files_.size();
+    return static_cast<std::size_t>(std::prev(after) - files_.begin());
+}
+
+DESYNC_DECL void file_set::keep_only(const std::vector<bool>& keep,
+                                     std::vector<std::shared_ptr<const file_bytes>>& gone) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+        if (!keep[i])
+            gone.push_back(std::move(files_[i]));
+        else if (kept++ != i)
+            files_[kept - 1] = std::move(files_[i]);
+    }
+    files_.resize(kept);
 }
 
 }  // namespace desync::detail
