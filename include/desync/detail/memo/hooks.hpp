@@ -274,7 +274,7 @@ private:
         tables_of(root).found_elsewhere(key, v);
         if (parent) noted_hit(*parent, callee, key, v->deps);
         taken_value<V> taken;
-        taken(v);
+        taken(*v);
         return served<V>(callee, key, taken, v->duration_ns);
     }
 
@@ -385,7 +385,7 @@ private:
                     if (v) {
                         tables_of(root).found_elsewhere(t.memo.key, v);
                         taken_value<V> taken;
-                        taken(v);
+                        taken(*v);
                         return finish_with<V>(t, taken, v->duration_ns, v->deps);
                     }
                 }

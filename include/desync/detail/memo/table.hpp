@@ -32,27 +32,102 @@ struct running_call {
     const void* tag = nullptr;
 };
 
-/// What one key holds: 64 bytes.
-struct memo_slot {
-    hash128 key;                               // set by its map
-    value_ptr installed;                       // served to probes
-    const std::byte* blob = nullptr;           // installed, but still a loaded file's record
-    value_ptr recorded;                        // recorded by this run: what get_cache() returns
-    const std::byte* recorded_blob = nullptr;  // or an undecoded record, recorded by a hit on a
-                                               // call above it
+/// What one key holds: 48 bytes. What is installed (served to probes) and what this run recorded
+/// (what get_cache() returns) are each one word: a shared result, or a loaded file's record not
+/// decoded yet (a pointer into a file the table holds), which `records_` tells apart.
+class memo_slot {
+public:
+    hash128 key;  // set by its map
     std::uint64_t stamp = 0;
     std::uint32_t quick = 0;  // its quick cell's number + 1, or 0 (memo_quick.hpp)
+
+private:                        // here, beside `quick`, so that the slot is 48 bytes
+    std::uint8_t records_ = 0;  // which of the two words below are records
+    const void* installed_ = nullptr;
+    const void* recorded_ = nullptr;
+
+public:
+    memo_slot() noexcept = default;
+    memo_slot(const memo_slot&) = delete;
+    memo_slot& operator=(memo_slot&& o) noexcept {
+        key = o.key, stamp = o.stamp, quick = o.quick;
+        swap_values(o);
+        return *this;
+    }
+    ~memo_slot() { drop(); }
+
+    /// The installed result, or nullptr (nothing, or a record).
+    const memo_value* installed() const noexcept { return value_at(installed_, installed_record); }
+    /// The installed record, or nullptr (nothing, or a result).
+    const std::byte* blob() const noexcept { return record_at(installed_, installed_record); }
+    /// The result this run recorded, or nullptr.
+    const memo_value* recorded() const noexcept { return value_at(recorded_, recorded_record); }
+    /// The undecoded record this run recorded (by a hit on a call above it), or nullptr.
+    const std::byte* recorded_blob() const noexcept {
+        return record_at(recorded_, recorded_record);
+    }
+
+    /// Installs a result (nullptr: nothing), or a record.
+    void install(value_ptr v) noexcept { put(installed_, installed_record, v.release(), false); }
+    void install(const std::byte* record) noexcept {
+        put(installed_, installed_record, record, record != nullptr);
+    }
+    /// Records a result (nullptr: nothing); returns the one it replaced, to let go of after the
+    /// shard's lock.
+    value_ptr record(value_ptr v) noexcept {
+        value_ptr old = recorded_ && !(records_ & recorded_record)
+                            ? value_ptr::adopt(static_cast<const memo_value*>(recorded_))
+                            : value_ptr();
+        if (old) recorded_ = nullptr;
+        put(recorded_, recorded_record, v.release(), false);
+        return old;
+    }
+    /// Records what is installed (a hit on it): the same result, or the same record.
+    void record_installed() noexcept {
+        if (const memo_value* v = installed())
+            record(value_ptr(v));
+        else
+            put(recorded_, recorded_record, installed_, installed_ != nullptr);
+    }
+    /// Whether what this run recorded is what is installed (also when both are nothing).
+    bool recorded_is_installed() const noexcept {
+        return recorded_ == installed_ &&
+               !(records_ & recorded_record) == !(records_ & installed_record);
+    }
 
     /// Moves the values into `out` (to release them later, out of a lock).
     void move_values_to(memo_slot& out) noexcept;
     void drop() noexcept;
 
     bool empty() const noexcept { return !has_installed() && !has_recorded(); }
-    bool has_installed() const noexcept { return installed || blob; }
-    bool has_recorded() const noexcept { return recorded || recorded_blob; }
+    bool has_installed() const noexcept { return installed_ != nullptr; }
+    bool has_recorded() const noexcept { return recorded_ != nullptr; }
     std::size_t size() const noexcept;
+
+private:
+    static constexpr std::uint8_t installed_record = 1;  // records_: installed_ is a record
+    static constexpr std::uint8_t recorded_record = 2;   // recorded_ is a record
+
+    const memo_value* value_at(const void* p, std::uint8_t bit) const noexcept {
+        return records_ & bit ? nullptr : static_cast<const memo_value*>(p);
+    }
+    const std::byte* record_at(const void* p, std::uint8_t bit) const noexcept {
+        return records_ & bit ? static_cast<const std::byte*>(p) : nullptr;
+    }
+    // Replaces the word `at` (a result unless `bit` is set in records_) by `p`, a record if
+    // `is_record`, else a result whose reference it takes over.
+    void put(const void*& at, std::uint8_t bit, const void* p, bool is_record) noexcept {
+        if (at && !(records_ & bit)) value_ptr::adopt(static_cast<const memo_value*>(at));
+        at = p;
+        records_ = static_cast<std::uint8_t>(is_record ? records_ | bit : records_ & ~bit);
+    }
+    void swap_values(memo_slot& o) noexcept {
+        std::swap(installed_, o.installed_);
+        std::swap(recorded_, o.recorded_);
+        std::swap(records_, o.records_);
+    }
 };
-static_assert(sizeof(void*) != 8 || sizeof(memo_slot) == 64, "a slot is one cache line");
+static_assert(sizeof(void*) != 8 || sizeof(memo_slot) == 48, "a slot is 48 bytes");
 
 struct alignas(64) memo_shard {
     memo_lock lock;
@@ -99,7 +174,7 @@ public:
     /// Looks `key` up for a call whose result type has type_tag `tag`: the installed value
     /// (decoding a loaded record with `decode` on first use), then, with `share`, this run's
     /// value and the identical call in flight. A hit is recorded, and its value handed to
-    /// `take(const value_ptr&)`, under the shard's lock: `take` copies what it needs. With
+    /// `take(const memo_value&)`, under the shard's lock: `take` copies what it needs. With
     /// `quick` (the key's inputs, for a quick value), a hit gives later ones a quick cell.
     template <class Take, class Decode>
     memo_found find(const hash128& key, const void* tag, bool share, Take&& take, Decode&& decode,
@@ -115,7 +190,7 @@ public:
             found.first_use = decode(blob.at);
             decoded(sh, key, blob.at, found.first_use);
             if (!found.first_use || !deps_hold(found.first_use->deps)) return {};
-            take(found.first_use);
+            take(*found.first_use);
             found.hit = true;
             found.saved_ns = found.first_use->duration_ns;
             found.deps = found.first_use->deps;
@@ -170,32 +245,34 @@ private:
             memo_slot& s = *found;
             // A value is served only if this build still has every function its run called
             // (verified once per set of functions, then remembered).
-            if (s.installed && s.installed->tag() == tag && deps_hold(s.installed->deps)) {
-                memo_found found{true, s.installed->duration_ns, {}, {}, s.installed->deps};
-                if (s.recorded != s.installed) found.first_use = s.installed;
+            const memo_value* const installed = s.installed();
+            if (installed && installed->tag() == tag && deps_hold(installed->deps)) {
+                memo_found found{true, installed->duration_ns, {}, {}, installed->deps};
+                if (!s.recorded_is_installed()) found.first_use = value_ptr(installed);
                 served(sh, s);
-                take(s.installed);
+                take(*installed);
                 // Later hits need no bookkeeping (unbounded: no use stamps) once its subtree is
                 // recorded too, which find does before this probe returns. A cell is given at
                 // the second hit: a sweep of distinct keys would only churn the cells.
                 if constexpr (Take::quick)
                     if (quick && !bounded() && !found.first_use) {
-                        const dep_set* d = s.installed->deps;
-                        s.quick = quick_.fill(*quick, key, Take::bytes_of(*s.installed),
+                        const dep_set* d = installed->deps;
+                        s.quick = quick_.fill(*quick, key, Take::bytes_of(*installed),
                                               d ? d->index() : 0, s.quick);
                     }
                 return found;
             }
-            if (s.blob) {
-                std::size_t const f = files_.find(s.blob);  // read under this shard's lock
-                if (f == files_.size()) return {};          // never: each blob is in a file here
-                blob = {s.blob, files_[f]};
+            if (const std::byte* record = s.blob()) {
+                std::size_t const f = files_.find(record);  // read under this shard's lock
+                if (f == files_.size()) return {};          // never: each record is in a file here
+                blob = {record, files_[f]};
                 return {};
             }
-            if (share && s.recorded && s.recorded->tag() == tag && deps_hold(s.recorded->deps)) {
+            const memo_value* const recorded = s.recorded();
+            if (share && recorded && recorded->tag() == tag && deps_hold(recorded->deps)) {
                 if (bounded()) s.stamp = next_stamp();
-                take(s.recorded);
-                return {true, s.recorded->duration_ns, {}, {}, s.recorded->deps};
+                take(*recorded);
+                return {true, recorded->duration_ns, {}, {}, recorded->deps};
             }
         }
         if (share)

@@ -11,22 +11,24 @@
 namespace desync::detail {
 
 DESYNC_DECL void memo_slot::move_values_to(memo_slot& out) noexcept {
-    out.installed = std::move(installed), out.blob = std::exchange(blob, nullptr);
-    out.recorded = std::move(recorded), out.recorded_blob = std::exchange(recorded_blob, nullptr);
+    out.drop();
+    swap_values(out);
 }
 
 DESYNC_DECL void memo_slot::drop() noexcept {
-    memo_slot gone;
-    move_values_to(gone);
+    install(value_ptr());
+    record(value_ptr());
 }
 
 DESYNC_DECL std::size_t memo_slot::size() const noexcept {
     auto record_size = [](const std::byte* r) {
         return cache_format::record_view{r}.value().size();
     };
-    std::size_t n = blob ? record_size(blob) : installed ? installed->bytes() : 0;
-    if (recorded && recorded != installed) n += recorded->bytes();
-    if (recorded_blob && recorded_blob != blob) n += record_size(recorded_blob);
+    std::size_t n = blob() ? record_size(blob()) : installed() ? installed()->bytes() : 0;
+    if (!recorded_is_installed()) {
+        if (recorded()) n += recorded()->bytes();
+        if (recorded_blob()) n += record_size(recorded_blob());
+    }
     return n;
 }
 
@@ -36,8 +38,7 @@ DESYNC_DECL void memo_table::record(const hash128& key, value_ptr v) {
     {
         std::lock_guard g(sh.lock);
         edit(sh, key, [&](memo_slot& s) {
-            std::swap(s.recorded, v);  // the old value, if any, goes after the lock
-            s.recorded_blob = nullptr;
+            v = s.record(std::move(v));  // the old value, if any, goes after the lock
             s.stamp = next_stamp();
         });
     }
@@ -50,8 +51,8 @@ DESYNC_DECL void memo_table::found_elsewhere(const hash128& key, const value_ptr
     {
         std::lock_guard g(sh.lock);
         edit(sh, key, [&](memo_slot& s) {
-            if (!s.has_installed()) s.installed = v;
-            if (!s.has_recorded()) s.recorded = v;
+            if (!s.has_installed()) s.install(v);
+            if (!s.has_recorded()) s.record(v);
             s.stamp = next_stamp();
         });
     }
@@ -68,10 +69,9 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
     std::lock_guard g(install_mutex_);
     std::vector<bool> still_used(files_.size());
     edit_all([&](memo_slot& slot) {
-        slot.installed = {}, slot.blob = nullptr;
-        if (slot.recorded_blob)
-            if (std::size_t const f = files_.find(slot.recorded_blob); f < still_used.size())
-                still_used[f] = true;
+        slot.install(value_ptr());
+        if (const std::byte* r = slot.recorded_blob())
+            if (std::size_t const f = files_.find(r); f < still_used.size()) still_used[f] = true;
     });
     // Past this, only the new cache's records become blobs (here, under install_mutex_), and
     // only blobs become recorded records: no slot points into a file left out.
@@ -105,9 +105,9 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
                 std::size_t const i = from + places[k];
                 edit(sh, keys[places[k]], [&](memo_slot& s) {
                     if (i < made)
-                        s.installed = c.made[i].value, s.blob = nullptr;
+                        s.install(c.made[i].value);
                     else
-                        s.installed = {}, s.blob = c.read[i - made];
+                        s.install(c.read[i - made]);
                     s.stamp = first_stamp + i;
                 });
             }
@@ -172,13 +172,13 @@ DESYNC_DECL cache_data memo_table::recorded() {
     for (memo_shard& sh : shards_) {
         std::lock_guard l(sh.lock);
         sh.slots.for_each([&](const hash128& key, memo_slot& s) {
-            if (s.recorded) {
-                out.made.push_back({key, s.recorded});
+            if (const memo_value* v = s.recorded()) {
+                out.made.push_back({key, value_ptr(v)});
                 made_stamps.push_back(s.stamp);
-            } else if (s.recorded_blob) {
-                out.read.push_back(s.recorded_blob);
+            } else if (const std::byte* r = s.recorded_blob()) {
+                out.read.push_back(r);
                 read_stamps.push_back(s.stamp);
-                if (std::size_t const f = files_.find(s.recorded_blob); f < files_used.size())
+                if (std::size_t const f = files_.find(r); f < files_used.size())
                     files_used[f] = true;
             }
         });
@@ -208,10 +208,9 @@ DESYNC_DECL void memo_table::stop_running(const hash128& key, const task_base* t
 }
 
 DESYNC_DECL void memo_table::served(memo_shard& sh, memo_slot& s) {
-    if (s.recorded != s.installed)
+    if (!s.recorded_is_installed())
         edit_at(sh, &s, [this](memo_slot& slot) {
-            slot.recorded = slot.installed;
-            slot.recorded_blob = nullptr;
+            slot.record_installed();
             slot.stamp = next_stamp();
         });
     else if (bounded())
@@ -242,16 +241,14 @@ DESYNC_DECL void memo_table::record_subtree(const memo_value& from) {
                 if (k + 4 < end) sh.slots.prefetch(level[k + 4]);
                 memo_slot* s = sh.slots.find(level[k]);
                 if (!s || s->has_recorded() || !s->has_installed()) continue;
-                if (s->installed) {
-                    next.insert(next.end(), s->installed->children.begin(),
-                                s->installed->children.end());
+                if (const memo_value* v = s->installed()) {
+                    next.insert(next.end(), v->children.begin(), v->children.end());
                 } else {
-                    cache_format::record_view const r{s->blob};
+                    cache_format::record_view const r{s->blob()};
                     for (std::size_t i = 0; i < r.children(); ++i) next.push_back(r.child(i));
                 }
                 edit_at(sh, s, [&](memo_slot& slot) {
-                    slot.recorded = slot.installed;
-                    slot.recorded_blob = slot.installed ? nullptr : slot.blob;
+                    slot.record_installed();
                     slot.stamp = next_stamp();
                 });
             }
@@ -266,16 +263,17 @@ DESYNC_DECL void memo_table::decoded(memo_shard& sh, const hash128& key, const s
     {
         std::lock_guard g(sh.lock);
         memo_slot* found = sh.slots.find(key);
-        if (found && found->blob == blob)
+        if (found && found->blob() == blob)
             edit_at(sh, found, [&](memo_slot& s) {
-                s.blob = nullptr;
-                s.installed = v;
-                if (v) s.recorded = v, s.stamp = next_stamp();
-                if (v || s.recorded_blob == blob) s.recorded_blob = nullptr;
+                s.install(v);
+                if (v)
+                    s.record(v), s.stamp = next_stamp();
+                else if (s.recorded_blob() == blob)
+                    s.record(value_ptr());
             });
-        else if (v && !(found && found->recorded) && !too_big(*v))
+        else if (v && !(found && found->recorded()) && !too_big(*v))
             edit(sh, key, [&](memo_slot& s) {
-                s.recorded = v, s.recorded_blob = nullptr;
+                s.record(v);
                 s.stamp = next_stamp();
             });
     }

@@ -131,11 +131,11 @@ public:
     /// Whether the table may keep a copy of the value in a quick cell (memo_quick.hpp).
     static constexpr bool quick = quick_value_v<V>;
 
-    void operator()(const value_ptr& v) {
+    void operator()(const memo_value& v) {
         if constexpr (copied)
-            held_.emplace(static_cast<const typed_value<V>&>(*v).value);
+            held_.emplace(static_cast<const typed_value<V>&>(v).value);
         else
-            held_ = v;
+            held_ = value_ptr(&v);
     }
     /// The bytes of a quick value, for its cell.
     static quick_bytes bytes_of(const memo_value& v) noexcept requires quick {
@@ -165,7 +165,7 @@ template <>
 class taken_value<void> {
 public:
     static constexpr bool quick = true;
-    void operator()(const value_ptr&) noexcept {}
+    void operator()(const memo_value&) noexcept {}
     static quick_bytes bytes_of(const memo_value&) noexcept { return 0; }
     void operator()(const quick_bytes&) noexcept {}
 };

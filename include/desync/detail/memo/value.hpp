@@ -127,6 +127,16 @@ public:
         if (p_ && p_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
     }
 
+    /// Gives up its value without letting go of it: for a holder that keeps it as a plain
+    /// pointer, which hands it back with adopt().
+    const memo_value* release() noexcept { return std::exchange(p_, nullptr); }
+    /// Takes over a value given up by release().
+    static value_ptr adopt(const memo_value* v) noexcept {
+        value_ptr out;
+        out.p_ = v;
+        return out;
+    }
+
     const memo_value* get() const noexcept { return p_; }
     const memo_value* operator->() const noexcept { return p_; }
     const memo_value& operator*() const noexcept { return *p_; }
