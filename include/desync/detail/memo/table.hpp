@@ -117,7 +117,8 @@ private:
     // Replaces the word `at` (a result unless `bit` is set in records_) by `p`, a record if
     // `is_record`, else a result whose reference it takes over.
     void put(const void*& at, std::uint8_t bit, const void* p, bool is_record) noexcept {
-        if (at && !(records_ & bit)) value_ptr::adopt(static_cast<const memo_value*>(at));
+        if (at && !(records_ & bit))
+            value_ptr const gone = value_ptr::adopt(static_cast<const memo_value*>(at));
         at = p;
         records_ = static_cast<std::uint8_t>(is_record ? records_ | bit : records_ & ~bit);
     }
