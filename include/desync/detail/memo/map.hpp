@@ -1,14 +1,15 @@
 #pragma once
-// The map of one shard of a memo table: an index of 8-byte cells (open addressing with linear
-// probing over a power-of-two array, at most 3/4 full; a cell holds an entry's number and 32 bits
-// of its key, so that a probe reads only the entry it finds) over a pool of (key, slot) entries
-// that never move. Memo keys are uniformly random, so their low bits index directly. The pool grows
-// by blocks (16 entries, then twice as many each time up to 4096): no entry is copied when the
-// map grows, and a large map wastes at most one block; erased entries are reused first. So a
-// key costs its entry and 11-21 bytes of index, not twice its entry as an open-addressing
-// array of entries would (docs/memo.md). A slot holds its own key (its member `key`); the key
-// {0, 0} is never stored (a call whose key it is, with probability 2^-128, is simply not
-// memoized).
+// The map of one shard of a memo table: an index of 4-byte cells (open addressing with linear
+// probing over a power-of-two array, at most 3/4 full; a cell holds an entry's number and 4 bits
+// of its key, so that a probe reads the entry it finds and 1 in 16 of the others it passes) over
+// a pool of (key, slot) entries that never move. Memo keys are uniformly random, so their low bits
+// index directly. The pool grows by blocks (16 entries, then twice as many each time up to 4096):
+// no entry is copied when the map grows, and a large map wastes at most one block; erased entries
+// are reused first. So a key costs its entry and 5-11 bytes of index, not twice its entry as an
+// open-addressing array of entries would (docs/memo.md). A shard holds at most 2^28 - 2 entries (a
+// table 16 times as many): beyond, an insertion throws std::bad_alloc. A slot holds its own key
+// (its member `key`); the key {0, 0} is never stored (a call whose key it is, with probability
+// 2^-128, is simply not memoized).
 
 #include <algorithm>
 #include <bit>
@@ -130,15 +131,19 @@ private:
     static constexpr std::size_t small_blocks = 8;
     static constexpr std::size_t small_total = first_block * ((std::size_t{1} << small_blocks) - 1);
 
-    // An entry's number + 1 (low half; 0: an empty cell) and the low 32 bits of key.high.
-    using cell = std::uint64_t;
+    // An entry's number + 1 (low 28 bits; 0: an empty cell) and the low 4 bits of key.high (the
+    // shard is its top 4, the home cell key.low's low bits).
+    using cell = std::uint32_t;
+    static constexpr unsigned number_bits = 28;
+    static constexpr cell number_mask = (cell{1} << number_bits) - 1;
+    static constexpr std::size_t max_entries = number_mask - 1;  // numbers 0 .. 2^28 - 2
     static cell make_cell(std::uint32_t n, const hash128& key) noexcept {
-        return (key.high << 32) | (std::uint64_t{n} + 1);
+        return (fragment(key) << number_bits) | (n + 1);
     }
-    static std::uint32_t number(cell c) noexcept { return static_cast<std::uint32_t>(c) - 1; }
-    static std::uint32_t fragment(cell c) noexcept { return static_cast<std::uint32_t>(c >> 32); }
+    static std::uint32_t number(cell c) noexcept { return (c & number_mask) - 1; }
+    static std::uint32_t fragment(cell c) noexcept { return c >> number_bits; }
     static std::uint32_t fragment(const hash128& key) noexcept {
-        return static_cast<std::uint32_t>(key.high);
+        return static_cast<std::uint32_t>(key.high) & 0xFu;
     }
 
     static bool empty_key(const hash128& k) noexcept { return k.low == 0 && k.high == 0; }
@@ -172,7 +177,7 @@ private:
     // A new block of free entries, which go on the free list.
     void add_block() {
         std::size_t const size = block_size(blocks_.size());
-        if (entries_ + size >= none) throw std::bad_alloc();
+        if (entries_ + size > max_entries) throw std::bad_alloc();
         blocks_.reserve(blocks_.size() + 1);
         blocks_.push_back(std::make_unique<Slot[]>(size));
         Slot* block = blocks_.back().get();
