@@ -136,7 +136,7 @@ private:
     using cell = std::uint32_t;
     static constexpr unsigned number_bits = 28;
     static constexpr cell number_mask = (cell{1} << number_bits) - 1;
-    static constexpr std::size_t max_entries = number_mask - 1;  // numbers 0 .. 2^28 - 2
+    static constexpr std::size_t max_entries = number_mask - 1;  // numbers + 1 fit, never 0
     static cell make_cell(std::uint32_t n, const hash128& key) noexcept {
         return (fragment(key) << number_bits) | (n + 1);
     }
