@@ -75,12 +75,7 @@ public:
     /// Records a result (nullptr: nothing); returns the one it replaced, to let go of after the
     /// shard's lock.
     value_ptr record(value_ptr v) noexcept {
-        value_ptr old = recorded_ && !(records_ & recorded_record)
-                            ? value_ptr::adopt(static_cast<const memo_value*>(recorded_))
-                            : value_ptr();
-        if (old) recorded_ = nullptr;
-        put(recorded_, recorded_record, v.release(), false);
-        return old;
+        return put(recorded_, recorded_record, v.release(), false);
     }
     /// Records what is installed (a hit on it): the same result, or the same record.
     void record_installed() noexcept {
@@ -115,12 +110,15 @@ private:
         return records_ & bit ? static_cast<const std::byte*>(p) : nullptr;
     }
     // Replaces the word `at` (a result unless `bit` is set in records_) by `p`, a record if
-    // `is_record`, else a result whose reference it takes over.
-    void put(const void*& at, std::uint8_t bit, const void* p, bool is_record) noexcept {
+    // `is_record`, else a result whose reference it takes over. Returns the result it replaced
+    // (nullptr if it was a record, or nothing).
+    value_ptr put(const void*& at, std::uint8_t bit, const void* p, bool is_record) noexcept {
+        value_ptr replaced;
         if (at && !(records_ & bit))
-            value_ptr const gone = value_ptr::adopt(static_cast<const memo_value*>(at));
+            replaced = value_ptr::adopt(static_cast<const memo_value*>(at));
         at = p;
         records_ = static_cast<std::uint8_t>(is_record ? records_ | bit : records_ & ~bit);
+        return replaced;
     }
     void swap_values(memo_slot& o) noexcept {
         std::swap(installed_, o.installed_);

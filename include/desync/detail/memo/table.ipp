@@ -70,8 +70,7 @@ DESYNC_DECL void memo_table::install(const cache_data& c) {
     std::vector<bool> still_used(files_.size());
     edit_all([&](memo_slot& slot) {
         slot.install(value_ptr());
-        if (const std::byte* r = slot.recorded_blob())
-            if (std::size_t const f = files_.find(r); f < still_used.size()) still_used[f] = true;
+        if (const std::byte* r = slot.recorded_blob()) files_.mark_holder(r, still_used);
     });
     // Past this, only the new cache's records become blobs (here, under install_mutex_), and
     // only blobs become recorded records: no slot points into a file left out.
@@ -178,8 +177,7 @@ DESYNC_DECL cache_data memo_table::recorded() {
             } else if (const std::byte* r = s.recorded_blob()) {
                 out.read.push_back(r);
                 read_stamps.push_back(s.stamp);
-                if (std::size_t const f = files_.find(r); f < files_used.size())
-                    files_used[f] = true;
+                files_.mark_holder(r, files_used);
             }
         });
     }

@@ -258,6 +258,10 @@ public:
     void add_all(const file_set& other);
     /// The number of the file that holds the record at `p`, or size() if none does.
     std::size_t find(const std::byte* p) const noexcept;
+    /// Sets used[i] for the file i that holds the record at `p` (used has size() flags).
+    void mark_holder(const std::byte* p, std::vector<bool>& used) const noexcept {
+        if (std::size_t const i = find(p); i < used.size()) used[i] = true;
+    }
     const std::shared_ptr<const file_bytes>& operator[](std::size_t i) const noexcept {
         return files_[i];
     }
