@@ -48,6 +48,26 @@ fs::path scratch_dir() { return desync::test::scratch_dir("cache"); }
 using desync::test::read_all;
 using desync::test::write_all;
 
+/// The bytes of a cache file, held as a load holds them.
+std::shared_ptr<desync::detail::file_bytes> loaded_bytes(const bytes& all) {
+    auto f = std::make_shared<desync::detail::file_bytes>();
+    f->size = all.size();
+    f->data = std::make_unique<std::byte[]>(all.size());
+    std::memcpy(f->data.get(), all.data(), all.size());
+    return f;
+}
+
+/// Scans the records of a file of this build and no salt into `d`, as a load does (`arriving`: as
+/// its bytes arrive).
+void scan_unsalted(const std::shared_ptr<desync::detail::file_bytes>& f,
+                   desync::detail::cache_data& d,
+                   const desync::detail::arriving_bytes* arriving = nullptr) {
+    namespace cf = desync::detail::cache_format;
+    desync::detail::scan_records(f, cf::make_header("").size(),
+                                 cf::record_seed(cf::format_version, ""), cf::format_version, d,
+                                 arriving);
+}
+
 /// load(), or an empty cache if the file is refused; `refused` says which.
 desync::cache load_or_empty(const fs::path& p, bool& refused, std::string_view salt = {}) {
     refused = false;
@@ -184,7 +204,6 @@ TEST_CASE("a cache of many megabytes saves chunk by chunk and loads whole", "[ca
 
 TEST_CASE("a file larger than a piece is checked as it arrives, damage found as in one read whole",
           "[cache_file]") {
-    namespace cf = desync::detail::cache_format;
     fs::path file = scratch_dir() / "arriving.cache";
     save_results(file, 1600);  // about 11 MiB: read on the reader's thread, checked behind it
     bytes all = read_all(file);
@@ -195,20 +214,14 @@ TEST_CASE("a file larger than a piece is checked as it arrives, damage found as 
     all.resize(all.size() - 100);
     write_all(file, all);
     // The same bytes scanned whole, with no reader: what the load must find.
-    auto whole = std::make_shared<desync::detail::file_bytes>();
-    whole->size = all.size();
-    whole->data = std::make_unique<std::byte[]>(all.size());
-    std::memcpy(whole->data.get(), all.data(), all.size());
-    std::string const header = cf::make_header("");
+    auto const whole = loaded_bytes(all);
     desync::detail::cache_data expected;
-    desync::detail::scan_records(whole, header.size(), cf::record_seed(cf::format_version, ""),
-                                 cf::format_version, expected);
+    scan_unsalted(whole, expected);
     REQUIRE(expected.dropped == 3);
     // The same bytes arriving as slowly as they can: each wait gives exactly what was asked.
     desync::detail::cache_data slow;
     desync::detail::arriving_bytes const trickle{all.size(), [](std::size_t n) { return n; }};
-    desync::detail::scan_records(whole, header.size(), cf::record_seed(cf::format_version, ""),
-                                 cf::format_version, slow, &trickle);
+    scan_unsalted(whole, slow, &trickle);
     REQUIRE(slow.size() == expected.size());
     REQUIRE(slow.dropped == 3);
     // And a real load, whose reader's thread delivers pieces as the disk gives them.
@@ -308,16 +321,10 @@ TEST_CASE("a table keeps a loaded file while its records point into it, and no l
     tree_root.clear_cache();
     REQUIRE(tree_root(42).get() == 3);
     REQUIRE(tree_root.get_cache().save(file).written == 3);
-    bytes const all = read_all(file);
-    auto loaded = std::make_shared<d::file_bytes>();
-    loaded->size = all.size();
-    loaded->data = std::make_unique<std::byte[]>(all.size());
-    std::memcpy(loaded->data.get(), all.data(), all.size());
-    std::string const header = cf::make_header("");
+    auto const loaded = loaded_bytes(read_all(file));
     auto scan = [&] {
         d::cache_data c;
-        d::scan_records(loaded, header.size(), cf::record_seed(cf::format_version, ""),
-                        cf::format_version, c);
+        scan_unsalted(loaded, c);
         REQUIRE(c.read.size() == 3);
         REQUIRE(c.files.size() == 1);
         return c;
