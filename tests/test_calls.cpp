@@ -400,3 +400,17 @@ TEST_CASE("configure() after the pools started is refused", "[pool]") {
     inc(1).get();
     REQUIRE_THROWS_AS(desync::configure({.compute_threads = 3}), desync::error);
 }
+
+// --- what a call costs
+
+TEST_CASE("a pending call of a function of a word is one task of 120 bytes", "[cost]") {
+    // What bench_memo's pending_call row measures: the call's one allocation, which the task
+    // allocator's smallest class (120 bytes: a 128-byte heap chunk) holds. What only some calls
+    // use (calls to come after, units, a distributed call's reply) is not in it.
+    auto body = [](long v) { return v + 1; };
+    using task = desync::detail::call_task<desync::detail::fn_invoker<decltype(body)>, long>;
+    CHECK(sizeof(desync::detail::task_base) == 64);
+    CHECK(sizeof(task) <= 120);
+    // A desync function's invoker is made again from its state, not stored in each call.
+    CHECK(desync::detail::invoker_from_core<desync::detail::fn_invoker<decltype(body)>>);
+}

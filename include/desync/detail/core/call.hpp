@@ -37,19 +37,39 @@ passed_t<S> pass_arg(S& stored) noexcept {
         return std::move(stored);
 }
 
+/// An edge that tells a call that one of the calls it comes after (desync::after) finished.
+struct order_edge final : continuation {
+    task_base* owner = nullptr;
+    void (*done)(task_base& owner) noexcept = nullptr;
+    void fire() noexcept override { done(*owner); }
+};
+
+/// How a call waits for units (desync::needs): told when they are granted.
+struct unit_waiter final : resource_waiter {
+    task_base* owner = nullptr;
+    void (*on_granted)(task_base& owner) noexcept = nullptr;
+    void granted() noexcept override { on_granted(*owner); }
+};
+
 /// What a call is given besides its arguments: calls to wait for (desync::after) and units to
 /// hold while it runs (desync::needs). Most calls have neither, and then hold no memory: the
-/// options pass through several calls by value, and a hit returns before using them.
+/// options pass through several calls by value, and a hit returns before using them. What only
+/// such calls need while they wait lives here too, not in every call's task.
 struct call_options {
     struct extras {
         ordering order;
         resource_request res;
+        std::unique_ptr<order_edge[]> order_edges;  // one per call it comes after, once started
+        unit_waiter waiter;                         // while it waits for units
+        std::unique_ptr<call_attachment> attached;  // the layers' (a call that ran elsewhere)
     };
-    std::unique_ptr<extras> x;  // null: no ordering, no units
+    std::unique_ptr<extras> x;  // null: no ordering, no units, nothing attached
 
     call_options() noexcept = default;
-    call_options(ordering order, resource_request res)
-        : x(std::make_unique<extras>(extras{std::move(order), std::move(res)})) {}
+    call_options(ordering order, resource_request res) : x(std::make_unique<extras>()) {
+        x->order = std::move(order);
+        x->res = std::move(res);
+    }
 
     /// The options, to be added to.
     extras& extra() {
@@ -75,9 +95,36 @@ struct flattened<lazy<T>> {
     using type = task_ref<result_task<T>>;
 };
 
-/// A call of `Invoker` with arguments stored as `S...`.
+/// The executor a call of `core` runs on.
+DESYNC_DECL executor_slot& executor_for(const fn_core& core);
+
+/// Whether an invoker is a view of its function's state, made again from it when the call runs
+/// (desync functions' invokers), so that a call need not store it.
+template <class Invoker>
+concept invoker_from_core = requires(fn_core& c) {
+    { Invoker::from(c) }
+    noexcept->std::same_as<Invoker>;
+};
+
+/// Where a call keeps its invoker: nowhere when the function's state gives it.
+template <class Invoker>
+struct stored_invoker {
+    explicit stored_invoker(Invoker inv) : inv_(std::in_place, std::move(inv)) {}
+    Invoker& get(fn_core&) noexcept { return inv_.get(); }
+
+private:
+    box<Invoker> inv_;
+};
+template <invoker_from_core Invoker>
+struct stored_invoker<Invoker> {
+    explicit stored_invoker(Invoker) noexcept {}
+    Invoker get(fn_core& core) const noexcept { return Invoker::from(core); }
+};
+
+/// A call of `Invoker` with arguments stored as `S...`. A pending call of a function of a word
+/// (a `long` to a `long`) is 120 bytes: a 128-byte heap chunk (docs/calls.md).
 template <class Invoker, class... S>
-class call_task final : public result_task<call_value_t<Invoker, S...>>, resource_waiter {
+class call_task final : public result_task<call_value_t<Invoker, S...>> {
 public:
     using hooks = hooks_of_t<Invoker>;
     using invoker_type = Invoker;
@@ -92,15 +139,28 @@ public:
                   ? task_state::pending  // a distributed call may go elsewhere first
                   : task_state::queued),
           callee_(std::move(callee)),
-          inv_(std::in_place, std::move(inv)),
+          inv_(std::move(inv)),
           args_(std::in_place, std::forward<A>(a)...),
-          opts_(std::move(opts)) {}
+          opts_(std::move(opts)) {
+        if (callee_->distributed) opts_.extra();  // its reply is attached before it is queued
+    }
 
     fn_core& callee() const noexcept { return *callee_.get(); }
     const std::tuple<S...>& args() const noexcept { return args_.get(); }
+    executor_slot* executor() const noexcept override { return &executor_for(callee()); }
 
-    /// Per-call state of its hooks (the memo layer's: its key once computed, when its body
-    /// started).
+    /// What a layer attached to this call, or nullptr.
+    call_attachment* attached() const noexcept {
+        return opts_.x ? opts_.x->attached.get() : nullptr;
+    }
+    /// Attaches `a` (a call of a desync::distributed function only: its options exist).
+    void attach(std::unique_ptr<call_attachment> a) noexcept { opts_.x->attached = std::move(a); }
+    /// Takes back what was attached.
+    std::unique_ptr<call_attachment> detach_attached() noexcept {
+        return opts_.x ? std::move(opts_.x->attached) : nullptr;
+    }
+
+    /// Per-call state of its hooks (the memo layer's: its key once computed).
     [[no_unique_address]] typename hooks::state memo;
 
     /// Starts the call: straight onto its executor, or once its inputs are ready.
@@ -112,10 +172,20 @@ public:
             for_each_input([&](task_base* in) { trace_hook::get().input(*in, *this); });
             for (auto& t : order) trace_hook::get().input(*t, *this);
         }
-        if (!order.empty()) order_edges_ = std::make_unique<edge[]>(order.size());
+        order_edge* order_edges = nullptr;
+        if (!order.empty()) {
+            opts_.x->order_edges = std::make_unique<order_edge[]>(order.size());
+            order_edges = opts_.x->order_edges.get();
+        }
         std::size_t i = 0;
         for_each_input([&](task_base* in) { watch(in, input_edges_[i++]); });
-        for (std::size_t k = 0; k < order.size(); ++k) watch(order[k].get(), order_edges_[k]);
+        for (std::size_t k = 0; k < order.size(); ++k) {
+            order_edges[k].owner = this;
+            order_edges[k].done = [](task_base& t) noexcept {
+                static_cast<call_task&>(t).input_done();
+            };
+            if (!order[k]->add_continuation(&order_edges[k])) input_done();
+        }
         input_done();  // the start's own count, so no input can start the call while arming
     }
 
@@ -124,7 +194,7 @@ public:
         tl_frame.sc = &sc;
         const bool traced = trace_hook::on();
         if (traced) trace_hook::get().begin(*this);
-        hooks::on_start(*this);
+        auto const started = hooks::on_start(*this);
         std::vector<std::exception_ptr> errors;
         try {
             run_body();
@@ -143,7 +213,7 @@ public:
         else
             take_flattened();
         if (opts_.has_res()) release_units(opts_.x->res);  // even when the body threw
-        hooks::on_finish(*this);
+        hooks::on_finish(*this, started);
         if (traced)
             trace_hook::get().end(*this, &callee(), hooks::key_of(*this), hooks::unrecorded(*this));
     }
@@ -212,8 +282,11 @@ private:
         // A desync::distributed call may run elsewhere: its reply queues it (resume_remote).
         if (callee().distributed && hooks::send_remote(*this)) return;
         if (opts_.has_res()) {
+            unit_waiter& w = opts_.x->waiter;
+            w.owner = this;
+            w.on_granted = [](task_base& t) noexcept { static_cast<call_task&>(t).granted(); };
             try {
-                if (!acquire_units(opts_.x->res, this)) return;  // granted() later
+                if (!acquire_units(opts_.x->res, &w)) return;  // granted() later
             } catch (...) {
                 return fail(std::current_exception());
             }
@@ -224,7 +297,7 @@ private:
     // Units held, granted on the thread that released them: queue the call. The reference held
     // here keeps the call alive until submit() returns: once queued, a waiter may run it and
     // its parent release it.
-    void granted() noexcept override {
+    void granted() noexcept {
         task_ref<> self = task_ref<>::share(this);
         queue_now();
     }
@@ -262,7 +335,7 @@ private:
     void run_body() {
         if (hooks::take_remote(*this)) return;  // it ran elsewhere: its result, or its error
         auto call = [this](auto&... s) -> raw_result {
-            return std::invoke(inv_.get(), pass_arg(s)...);
+            return std::invoke(inv_.get(callee()), pass_arg(s)...);
         };
         if constexpr (std::is_void_v<raw_result>) {
             std::apply(call, args_.get());
@@ -296,17 +369,13 @@ private:
     }
 
     core_ref callee_;
-    box<Invoker> inv_;
+    [[no_unique_address]] stored_invoker<Invoker> inv_;
     box<std::tuple<S...>> args_;
     call_options opts_;  // the calls it comes after and the units it needs (most: neither)
-    std::array<edge, input_count> input_edges_{};
-    std::unique_ptr<edge[]> order_edges_;  // one per call it comes after
+    [[no_unique_address]] std::array<edge, input_count> input_edges_{};
     std::atomic<int> pending_{0};
     [[no_unique_address]] typename flattened<raw_result>::type flattened_{};
 };
-
-/// The executor a call of `core` runs on.
-DESYNC_DECL executor_slot& executor_for(const fn_core& core);
 
 /// Converts an argument to its stored form. A lazy that becomes an input or is passed on
 /// hands its error to this call: the call reports it, so its own join will not.
@@ -343,11 +412,9 @@ DESYNC_DETAIL_NOINLINE auto start_call(std::index_sequence<I...>, fn_core& core,
     using task_t = call_task<Invoker, stored_t<Params, I, A>...>;
     using value_t = typename task_t::value_type;
     using hooks = typename task_t::hooks;
-    executor_slot& exec = executor_for(core);
     task_ref<task_t> t(new task_t(core_ref::share(&core), std::move(inv), std::move(opts),
                                   make_stored<stored_t<Params, I, A>>(std::forward<A>(a))...));
     t->set_root(root ? &core : tl_frame.root, root);
-    t->set_executor(&exec);
     if (!root) {
         tl_frame.sc->adopt(t.get());
         hooks::on_spawned(*t);  // after adopt: a registered call is always joined

@@ -177,7 +177,6 @@ template <class R, class Task>
 lazy<R> start_combinator(Task* t) {
     const bool root = tl_frame.sc == nullptr;
     t->set_root(root ? nullptr : tl_frame.root, root);
-    t->set_executor(&default_pool());
     if (!root) tl_frame.sc->adopt(t);
     auto result = access::make<R>(task_ref<result_task<R>>(t));
     t->start();

@@ -6,11 +6,7 @@
 
 namespace desync::detail {
 
-DESYNC_DECL task_ref<> make_gate() {
-    auto* g = new gate_task;
-    g->set_executor(&default_pool());
-    return task_ref<>(g);
-}
+DESYNC_DECL task_ref<> make_gate() { return task_ref<>(new gate_task); }
 
 DESYNC_DECL void open_gate(task_ref<> g) {
     static_cast<gate_task*>(g.get())->emplace();

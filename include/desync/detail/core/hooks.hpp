@@ -69,6 +69,13 @@ protected:
     ~remote_answer() = default;
 };
 
+/// Something a layer above calls keeps with one call until it runs (the memo layer's: the reply of
+/// a desync::distributed call that ran elsewhere).
+class call_attachment {
+public:
+    virtual ~call_attachment() = default;
+};
+
 /// What carries desync::distributed calls elsewhere: <desync/mpi.hpp> installs it on rank 0 of a
 /// cluster of several ranks. Without it (no cluster, one rank, a worker) they run here.
 struct remote_transport {
@@ -136,6 +143,8 @@ struct plain_hooks {
     static constexpr bool probes = false;
     /// Per-call state of the hooks: none.
     struct state {};
+    /// What on_start hands to on_finish: nothing.
+    struct started {};
 
     template <class Task>
     static void on_spawned(Task& t) noexcept {
@@ -147,12 +156,13 @@ struct plain_hooks {
         return false;
     }
     template <class Task>
-    static void on_start(Task& t) noexcept {
-        if (!t.collects()) return;  // installed before anything collects
-        installed_memo.load(std::memory_order_acquire)->start(t);
+    static started on_start(Task& t) noexcept {
+        if (t.collects())  // installed before anything collects
+            installed_memo.load(std::memory_order_acquire)->start(t);
+        return {};
     }
     template <class Task>
-    static void on_finish(Task& t) noexcept {
+    static void on_finish(Task& t, started) noexcept {
         if (!t.collects()) return;
         installed_memo.load(std::memory_order_acquire)->finish(t);
     }

@@ -68,7 +68,8 @@ public:
     }
 
 private:
-    static constexpr int classes = 4;  // 128, 256, 512 and 1024 bytes
+    // 120, 248, 504 and 1016 bytes: with the heap's 8-byte header, chunks of 128 to 1024 bytes.
+    static constexpr int classes = 4;
     static constexpr std::size_t max_cached = 4096;
 
     struct block {
@@ -98,7 +99,7 @@ private:
         }
     };
 
-    static constexpr std::size_t class_size(int c) { return std::size_t{128} << c; }
+    static constexpr std::size_t class_size(int c) { return (std::size_t{128} << c) - 8; }
     static constexpr int size_class(std::size_t size) {
         for (int c = 0; c < classes; ++c)
             if (size <= class_size(c)) return c;
@@ -268,9 +269,10 @@ public:
     /// For a pending task: one input that has not finished, so a waiter can help it along.
     virtual task_base* unfinished_input() noexcept { return nullptr; }
 
-    executor_slot* executor() const noexcept { return exec_; }
+    /// Where the task runs once queued (nullptr: it is never queued).
+    virtual executor_slot* executor() const noexcept { return nullptr; }
     fn_core* root() const noexcept { return root_; }
-    bool is_root() const noexcept { return is_root_; }
+    bool is_root() const noexcept { return (roles_ & root_role) != 0; }
 
     /// Root calls only: the number of live `lazy` handles (the last one waits in its destructor).
     void add_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
@@ -290,18 +292,24 @@ public:
 
     void set_root(fn_core* root, bool is_root) noexcept {
         root_ = root;
-        is_root_ = is_root;
+        if (is_root) roles_ = static_cast<std::uint8_t>(roles_ | root_role);
         if (is_root) handles_.store(1, std::memory_order_relaxed);
     }
-    void set_executor(executor_slot* e) noexcept { exec_ = e; }
 
     /// What the call's run called (memo hooks: memo_deps.hpp), once it finished; set only for
     /// calls under a memoizable call, which the join hands to the body that made them.
     const dep_set* deps() const noexcept { return deps_; }
     void set_deps(const dep_set* d) noexcept { deps_ = d; }
     /// Whether the call's body notes what it calls: it runs under a memoizable call.
-    bool collects() const noexcept { return collects_; }
-    void set_collects() noexcept { collects_ = true; }
+    bool collects() const noexcept { return (roles_ & collects_role) != 0; }
+    void set_collects() noexcept { roles_ = static_cast<std::uint8_t>(roles_ | collects_role); }
+
+    /// Bits the call's hooks keep for themselves (the memo layer's: its key is known, its run
+    /// went unrecorded), here where the task has a byte to spare rather than in their own state.
+    bool hook_bit(std::uint8_t bit) const noexcept { return (hook_bits_ & bit) != 0; }
+    void set_hook_bit(std::uint8_t bit) noexcept {
+        hook_bits_ = static_cast<std::uint8_t>(hook_bits_ | bit);
+    }
 
 protected:
     explicit task_base(task_state s) noexcept
@@ -312,6 +320,8 @@ protected:
 private:
     static constexpr std::uint32_t state_mask = 3;
     static constexpr std::uint32_t sleeper_flag = 4;
+    static constexpr std::uint8_t root_role = 1;      // roles_: a root call
+    static constexpr std::uint8_t collects_role = 2;  // roles_: its body notes what it calls
 
     // from -> to, keeping nobody asleep: the sleeper flag is cleared and its owner woken.
     bool transition(task_state from, task_state to) noexcept {
@@ -344,19 +354,27 @@ private:
         return out;
     }
 
+    // 64 bytes with the vtable pointer, the small fields packed into one word: a pending call of a
+    // function of a word is then a task of 120 bytes, one 128-byte heap chunk (docs/calls.md).
     mutable std::atomic<std::uint32_t> state_;
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<continuation*> conts_{nullptr};
-    std::atomic<bool> observed_{false};
     std::atomic<std::int32_t> handles_{0};
-    bool is_root_ = false;
-    bool collects_ = false;
+    std::atomic<bool> observed_{false};
+    std::uint8_t roles_ = 0;  // root_role, collects_role: set before the task is shared
+
+protected:
+    bool has_value_ = false;  // result_task's: whether its value is constructed
+
+private:
+    std::uint8_t hook_bits_ = 0;
     std::uint64_t trace_id_ = 0;
-    executor_slot* exec_ = nullptr;
     fn_core* root_ = nullptr;
     const dep_set* deps_ = nullptr;
     std::exception_ptr error_;
 };
+
+static_assert(sizeof(void*) != 8 || sizeof(task_base) == 64, "a task's header is 64 bytes");
 
 /// An owning pointer to a task.
 template <class T = task_base>
@@ -392,19 +410,18 @@ public:
     template <class... A>
     void emplace(A&&... a) {
         ::new (static_cast<void*>(&storage_)) T(std::forward<A>(a)...);
-        has_value_ = true;
+        this->has_value_ = true;
     }
-    bool has_value() const noexcept { return has_value_; }
+    bool has_value() const noexcept { return this->has_value_; }
 
 protected:
     using task_base::task_base;
     ~result_task() override {
-        if (has_value_) value().~T();
+        if (this->has_value_) value().~T();
     }
 
 private:
     alignas(T) unsigned char storage_[sizeof(T)];
-    bool has_value_ = false;
 };
 
 template <>
@@ -416,9 +433,6 @@ public:
 
 protected:
     using task_base::task_base;
-
-private:
-    bool has_value_ = false;
 };
 
 /// A call that finished when it was made (a memo hit, a ready value).

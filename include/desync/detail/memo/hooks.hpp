@@ -33,10 +33,14 @@
 
 namespace desync::detail {
 
+/// The memo layer's bits of a call's task (task_base::hook_bit).
+inline constexpr std::uint8_t memo_keyed = 1;       // its key is known (in its memo state)
+inline constexpr std::uint8_t memo_unrecorded = 2;  // ran, but its key or run is not verified
+
 template <class Task>
 const hash128* key_if_keyed(task_base& t) noexcept {
     auto& call = static_cast<Task&>(t);
-    return call.memo.keyed ? &call.memo.key : nullptr;
+    return call.hook_bit(memo_keyed) ? &call.memo.key : nullptr;
 }
 
 /// The callee's full hash the first time: resolved through the registry.
@@ -56,25 +60,24 @@ DESYNC_DECL void count_hit(fn_core& callee, std::uint64_t saved_ns) noexcept;
 /// record, and what a body under a memoizable call does.
 struct memo_hooks {
     static constexpr bool probes = true;
-    /// Per-call state: the key once computed, and when the body started (for the time a later
-    /// hit saves).
+    /// Per-call state: the key once computed (the task's memo_keyed bit says so). A call that
+    /// ran but whose key or run could not be verified has its memo_unrecorded bit set; a
+    /// distributed call away has its reply attached (a remote_wait).
     struct state {
         hash128 key{};
-        bool keyed = false;
-        bool unrecorded = false;  // ran, but its key or its run could not be verified
-        std::chrono::steady_clock::time_point started{};
-        std::unique_ptr<remote_wait> remote;  // a distributed call away: its reply
     };
+    /// What on_start hands to on_finish: when the body started (for the time a later hit saves).
+    using started = std::chrono::steady_clock::time_point;
 
     /// The call's memo key, for the tracer; nullptr before it is known.
     template <class Task>
     static const hash128* key_of(const Task& t) noexcept {
-        return t.memo.keyed ? &t.memo.key : nullptr;
+        return t.hook_bit(memo_keyed) ? &t.memo.key : nullptr;
     }
     /// Whether the call ran but its result could not be recorded.
     template <class Task>
     static bool unrecorded(const Task& t) noexcept {
-        return t.memo.unrecorded;
+        return t.hook_bit(memo_unrecorded);
     }
 
     /// Called on the calling thread when every argument is a value: a hit returns a ready
@@ -99,15 +102,15 @@ struct memo_hooks {
 
     /// Called when a call's body is about to run (a miss of a memoizable call, or any call).
     template <class Task>
-    static void on_start(Task& t) noexcept {
-        start<typename Task::value_type>(t, t.args());
+    static started on_start(Task& t) noexcept {
+        return start<typename Task::value_type>(t, t.args());
     }
 
     /// Called after a call's body and join, whether they succeeded or not: sets what the run
     /// called for the body that joins it, and records a memoizable call's result.
     template <class Task>
-    static void on_finish(Task& t) noexcept {
-        finish<typename Task::value_type>(t, t.args());
+    static void on_finish(Task& t, started at) noexcept {
+        finish<typename Task::value_type>(t, t.args(), at);
     }
 
     /// Called once a desync::distributed call's inputs are ready and the memo table did not
@@ -126,13 +129,14 @@ struct memo_hooks {
                     encode_arguments(static_cast<typename invoker::params*>(nullptr), args,
                                      t.args());
                     const std::uint64_t callee = callee_hash(t.callee());
-                    t.memo.started = std::chrono::steady_clock::now();
-                    t.memo.remote = std::make_unique<remote_wait_for<Task>>(t);
-                    remote_wait& w = *t.memo.remote;  // before submit: the reply may come at once
-                    if (r->submit(callee, std::move(args), w)) return true;
+                    auto w = std::make_unique<remote_wait_for<Task>>(t);
+                    w->sent = std::chrono::steady_clock::now();
+                    remote_wait& answer = *w;
+                    t.attach(std::move(w));  // before submit: the reply may come at once
+                    if (r->submit(callee, std::move(args), answer)) return true;
                 } catch (...) {  // out of memory, or an argument that does not convert: run here
                 }
-                t.memo.remote.reset();
+                t.detach_attached();
             }
         }
         return false;
@@ -143,9 +147,9 @@ struct memo_hooks {
     template <class Task>
     static bool take_remote(Task& t) {
         if constexpr (remote_result_ok<typename Task::value_type>()) {
-            if (!t.memo.remote) return false;
-            std::unique_ptr<remote_wait> w = std::move(t.memo.remote);
-            take_remote_result<typename Task::value_type>(t, *w);
+            if (!t.attached()) return false;
+            std::unique_ptr<call_attachment> w = t.detach_attached();
+            take_remote_result<typename Task::value_type>(t, static_cast<remote_wait&>(*w));
             return true;
         } else {
             return false;
@@ -334,21 +338,22 @@ private:
     // may even hold a value of an earlier call that had the same memory.
     template <class V, class Task, class... S>
     static bool keyed(Task& t, const std::tuple<S...>& args) noexcept {
-        if (t.memo.keyed) return true;
-        if (t.memo.unrecorded || t.is_root() || !t.root() || !t.callee().memoizable()) return false;
+        if (t.hook_bit(memo_keyed)) return true;
+        if (t.hook_bit(memo_unrecorded) || t.is_root() || !t.root() || !t.callee().memoizable())
+            return false;
         if (!std::apply([](const S&... s) { return (key_ready(s) && ...); }, args)) return false;
         try {
             std::uint64_t const callee = callee_hash(t.callee());
             t.memo.key = std::apply(
                 [&](const S&... s) { return memo_key<V, key_of_t<S>...>(callee, key_value(s)...); },
                 args);
-            t.memo.keyed = true;
+            t.set_hook_bit(memo_keyed);
         } catch (const unkeyable&) {  // an argument whose meaning the key cannot see
-            t.memo.unrecorded = true;
+            t.set_hook_bit(memo_unrecorded);
             count_not_recorded(t.callee());
         } catch (...) {
         }
-        return t.memo.keyed;
+        return t.hook_bit(memo_keyed);
     }
 
     template <class V, class Task, class... S>
@@ -432,18 +437,21 @@ private:
 
     // A memoizable call's body, and every body under one, keeps a frame: what it calls.
     template <class V, class Task, class... S>
-    static void start(Task& t, const std::tuple<S...>& args) noexcept {
+    static started start(Task& t, const std::tuple<S...>& args) noexcept {
         bool memo = false;
+        started at{};
         if constexpr (memo_call_v<V, S...>) {
             if (keyed<V>(t, args)) {
                 memo = true;
-                if (!t.memo.remote) t.memo.started = std::chrono::steady_clock::now();
+                auto* away = static_cast<const remote_wait*>(t.attached());
+                at = away ? away->sent : std::chrono::steady_clock::now();
                 if (trace_hook::on())
                     t.callee().counters.misses.fetch_add(1, std::memory_order_relaxed);
                 if (t.root()->share_results) on_start_running(t, args);
             }
         }
         if (memo || t.collects()) push_frame(t);
+        return at;
     }
 
     template <class V, class Task, class... S>
@@ -474,21 +482,21 @@ private:
     }
 
     template <class V, class Task, class... S>
-    static void finish(Task& t, const std::tuple<S...>&) noexcept {
+    static void finish(Task& t, const std::tuple<S...>&, started at) noexcept {
         if (t.is_root()) root_ended(t.root() ? *t.root() : t.callee());
         bool memo = false;
-        if constexpr (memo_call_v<V, S...>) memo = t.memo.keyed;
+        if constexpr (memo_call_v<V, S...>) memo = t.hook_bit(memo_keyed);
         if (!memo && !t.collects()) return;
         frame_result made = take_frame(t);
         t.set_deps(made.deps);
         if constexpr (memo_call_v<V, S...>) {
             if (!memo || t.failed()) return;
             if (made.deps == unverifiable_deps() || !result_keyable<V>(t)) {
-                t.memo.unrecorded = true;
+                t.set_hook_bit(memo_unrecorded);
                 count_not_recorded(t.callee());
                 return;
             }
-            auto const took = std::chrono::steady_clock::now() - t.memo.started;
+            auto const took = std::chrono::steady_clock::now() - at;
             try {
                 auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
                 auto const took_ns = static_cast<std::uint64_t>(ns.count());

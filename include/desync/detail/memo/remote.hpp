@@ -11,6 +11,7 @@
 #include <desync/detail/memo/taken.hpp>
 #include <desync/error.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <span>
@@ -52,15 +53,16 @@ template <class... P>
 struct remote_params_ok<param_list<P...>> : std::bool_constant<(remote_param_ok<P>() && ...)> {};
 
 /// What a call away on a worker is given back: its encoded result, or the worker's error.
-class remote_wait : public remote_answer {
+/// Attached to the call until its run takes it.
+class remote_wait : public call_attachment, public remote_answer {
 public:
     remote_wait() = default;
     remote_wait(const remote_wait&) = delete;
     remote_wait& operator=(const remote_wait&) = delete;
-    virtual ~remote_wait() = default;
 
     std::string result;
     std::exception_ptr error;
+    std::chrono::steady_clock::time_point sent{};  // the call's time runs from here
 };
 
 /// The reply of one call `Task`, which it queues once the reply came (resume_remote()).
