@@ -1120,3 +1120,48 @@ TEST_CASE("hits on installed results race calls that record new ones in the same
     CHECK(scale_sweep.get_cache().size() == std::size_t(2 * n));
     scale_sweep.clear_cache();
 }
+
+TEST_CASE("a result's origin is shared exactly by results of the same function, type and run",
+          "[memo][value]") {
+    namespace d = desync::detail;
+    const d::dep_set* const none = nullptr;
+    const d::dep_set* const other = d::unverifiable_deps();
+    const d::value_ops* const plain = &d::value_ops_of<long, false>::ops;
+    auto origin = [&](std::uint64_t callee, const d::dep_set* deps) {
+        return d::origin_of(&d::type_tag<long>, plain, callee, deps);
+    };
+    const d::value_origin* const first = origin(1, none);
+    CHECK(origin(1, none) == first);
+    CHECK(origin(2, none) != first);
+    CHECK(origin(1, other) != first);
+    CHECK(d::origin_of(&d::type_tag<int>, &d::value_ops_of<int, false>::ops, 1, none) != first);
+    CHECK(d::origin_of(&d::type_tag<long>, &d::value_ops_of<long, true>::ops, 1, none) != first);
+    // More origins than a thread remembers, so that the shared set answers; and another thread.
+    for (std::uint64_t f = 10; f < 20; ++f) (void)origin(f, none);
+    CHECK(origin(1, none) == first);
+    const d::value_origin* elsewhere = nullptr;
+    std::thread([&] { elsewhere = origin(1, none); }).join();
+    CHECK(elsewhere == first);
+
+    // What results made with them say.
+    d::value_ptr const a = d::make_result<long>(d::key_list{}, other, 1, 1000, 8, 5L);
+    desync::hash128 const child{7, 8};
+    d::value_ptr const parent =
+        d::make_result<long>(d::key_list(std::span(&child, 1)), none, 2, 3000, 8, 6L);
+    d::value_ptr const nothing = d::make_result<void>(d::key_list{}, none, 3, 2000, 0);
+    CHECK(a->callee() == 1);
+    CHECK(a->deps() == other);
+    CHECK(a->tag() == &d::type_tag<long>);
+    CHECK(a->type() == d::result_type_id<long>);
+    CHECK(a->children().empty());
+    CHECK(a->duration_ns() == 1000);
+    CHECK(static_cast<const d::typed_value<long>&>(*a).value == 5);
+    REQUIRE(parent->children().size() == 1);
+    CHECK(parent->children()[0] == child);
+    CHECK(static_cast<const d::typed_value<long>&>(*parent).value == 6);
+    CHECK(nothing->tag() == &d::type_tag<void>);
+    CHECK(nothing->callee() == 3);
+    std::string encoded;
+    CHECK(parent->encode(encoded));
+    CHECK(!encoded.empty());
+}

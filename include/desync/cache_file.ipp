@@ -98,7 +98,7 @@ DESYNC_DECL void prefetch(const memo_value* v) noexcept {
 DESYNC_DECL bool put_record(std::string& out, const made_entry& e, std::uint64_t seed) {
     const memo_value& v = *e.value;
     std::size_t const start = cache_format::begin_record(
-        out, {e.key, v.type(), v.duration_ns, v.callee, deps_ref_of(v.deps)}, v.children);
+        out, {e.key, v.type(), v.duration_ns(), v.callee(), deps_ref_of(v.deps())}, v.children());
     if (!v.encode(out)) {
         out.resize(start);
         return false;
@@ -147,7 +147,7 @@ DESYNC_DECL save_report cache::save(const std::filesystem::path& file,
         const auto& made = data_->made;
         for (std::size_t i = 0; i < made.size(); ++i) {
             if (i + 16 < made.size()) detail::prefetch(made[i + 16].value.get());
-            put_set(made[i].value->deps);  // a set of a result that is skipped costs little
+            put_set(made[i].value->deps());  // a set of a result that is skipped costs little
             ++(detail::put_record(buf, made[i], seed) ? report.written : report.skipped);
             flush(chunk);
         }

@@ -276,10 +276,10 @@ private:
         }
         if (!v) return {};
         tables_of(root).found_elsewhere(key, v);
-        if (parent) noted_hit(*parent, callee, key, v->deps);
+        if (parent) noted_hit(*parent, callee, key, v->deps());
         taken_value<V> taken;
         taken(*v);
-        return served<V>(callee, key, taken, v->duration_ns);
+        return served<V>(callee, key, taken, v->duration_ns());
     }
 
     // The value the root's store holds for `key` as a V, decoded as a loaded cache file's
@@ -297,7 +297,7 @@ private:
             st->dropped(key);
             return nullptr;
         }
-        if (!deps_hold(v->deps)) {
+        if (!deps_hold(v->deps())) {
             st->stale(key);
             return nullptr;
         }
@@ -391,7 +391,7 @@ private:
                         tables_of(root).found_elsewhere(t.memo.key, v);
                         taken_value<V> taken;
                         taken(*v);
-                        return finish_with<V>(t, taken, v->duration_ns, v->deps);
+                        return finish_with<V>(t, taken, v->duration_ns(), v->deps());
                     }
                 }
                 if (root.share_results) table->start_running(t.memo.key, &t, &type_tag<V>);

@@ -188,13 +188,13 @@ public:
         if (blob.at) {
             found.first_use = decode(blob.at);
             decoded(sh, key, blob.at, found.first_use);
-            if (!found.first_use || !deps_hold(found.first_use->deps)) return {};
+            if (!found.first_use || !deps_hold(found.first_use->deps())) return {};
             take(*found.first_use);
             found.hit = true;
-            found.saved_ns = found.first_use->duration_ns;
-            found.deps = found.first_use->deps;
+            found.saved_ns = found.first_use->duration_ns();
+            found.deps = found.first_use->deps();
         }
-        if (found.first_use && !found.first_use->children.empty()) {
+        if (found.first_use && !found.first_use->children().empty()) {
             record_subtree(*found.first_use);
             touch(key);
         }
@@ -245,8 +245,8 @@ private:
             // A value is served only if this build still has every function its run called
             // (verified once per set of functions, then remembered).
             const memo_value* const installed = s.installed();
-            if (installed && installed->tag() == tag && deps_hold(installed->deps)) {
-                memo_found found{true, installed->duration_ns, {}, {}, installed->deps};
+            if (installed && installed->tag() == tag && deps_hold(installed->deps())) {
+                memo_found found{true, installed->duration_ns(), {}, {}, installed->deps()};
                 if (!s.recorded_is_installed()) found.first_use = value_ptr(installed);
                 served(sh, s);
                 take(*installed);
@@ -255,7 +255,7 @@ private:
                 // the second hit: a sweep of distinct keys would only churn the cells.
                 if constexpr (Take::quick)
                     if (quick && !bounded() && !found.first_use) {
-                        const dep_set* d = installed->deps;
+                        const dep_set* d = installed->deps();
                         s.quick = quick_.fill(*quick, key, Take::bytes_of(*installed),
                                               d ? d->index() : 0, s.quick);
                     }
@@ -268,10 +268,10 @@ private:
                 return {};
             }
             const memo_value* const recorded = s.recorded();
-            if (share && recorded && recorded->tag() == tag && deps_hold(recorded->deps)) {
+            if (share && recorded && recorded->tag() == tag && deps_hold(recorded->deps())) {
                 if (bounded()) s.stamp = next_stamp();
                 take(*recorded);
-                return {true, recorded->duration_ns, {}, {}, recorded->deps};
+                return {true, recorded->duration_ns(), {}, {}, recorded->deps()};
             }
         }
         if (share)

@@ -224,7 +224,8 @@ DESYNC_DECL void memo_table::touch(const hash128& key) {
 // Level by level, each level's keys grouped by shard: a shard's lock is taken once per level,
 // and the index cells of the keys ahead are asked for while one is looked up.
 DESYNC_DECL void memo_table::record_subtree(const memo_value& from) {
-    std::vector<hash128> level(from.children.begin(), from.children.end()), next;
+    std::span<const hash128> const first = from.children();
+    std::vector<hash128> level(first.begin(), first.end()), next;
     auto by_shard = [](const hash128& a, const hash128& b) {
         return shard_number(a) < shard_number(b);
     };
@@ -240,7 +241,8 @@ DESYNC_DECL void memo_table::record_subtree(const memo_value& from) {
                 memo_slot* s = sh.slots.find(level[k]);
                 if (!s || s->has_recorded() || !s->has_installed()) continue;
                 if (const memo_value* v = s->installed()) {
-                    next.insert(next.end(), v->children.begin(), v->children.end());
+                    std::span<const hash128> const c = v->children();
+                    next.insert(next.end(), c.begin(), c.end());
                 } else {
                     cache_format::record_view const r{s->blob()};
                     for (std::size_t i = 0; i < r.children(); ++i) next.push_back(r.child(i));

@@ -184,12 +184,11 @@ DESYNC_DETAIL_ALWAYS_INLINE lazy<V> ready_lazy(const taken_value<V>& v) {
 template <class V>
 value_ptr make_value(result_task<V>& t, std::uint64_t callee, std::uint64_t took_ns,
                      std::span<const hash128> children, const dep_set* deps) {
-    std::unique_ptr<typed_value<V>> v;
     if constexpr (std::is_void_v<V>)
-        v = std::make_unique<typed_value<void>>(took_ns);
+        return make_result<V>(key_list(children), deps, callee, took_ns, 0);
     else
-        v = std::make_unique<typed_value<V>>(took_ns, size_estimate(t.value()), t.value());
-    return share_made(std::move(v), key_list(children), deps, callee);
+        return make_result<V>(key_list(children), deps, callee, took_ns, size_estimate(t.value()),
+                              t.value());
 }
 
 }  // namespace desync::detail

@@ -66,46 +66,84 @@ private:
     hash128* block_ = nullptr;  // the count (in .low), then the keys
 };
 
-class value_ptr;
+class memo_value;
+
+/// What is done with a result of one type, and one layout (with its children's keys or without):
+/// one constant each, which every such result reaches through its origin (memo_value has no
+/// vtable: a result of a `long` is 24 bytes).
+struct value_ops {
+    /// Appends the value's encoding; false (and nothing appended) if it cannot be encoded.
+    bool (*encode)(const memo_value& v, std::string& out);
+    /// Its size for desync::cache_limit (an estimate).
+    std::size_t (*bytes)(const memo_value& v) noexcept;
+    /// Frees it (its last reference went).
+    void (*destroy)(const memo_value* v) noexcept;
+    /// The keys of the calls its body made; nullptr for results whose body made none.
+    std::span<const hash128> (*children)(const memo_value& v) noexcept;
+    /// Its type's result_type_id.
+    std::uint64_t type;
+};
+
+/// Where results come from: their type (its type_tag and value_ops), the full hash of the
+/// function that made them, and what the run that made them called (memo/deps.hpp; nullptr:
+/// nothing). Shared by every result of one function, type and dependency set; made once and
+/// never freed (origin_of).
+struct value_origin {
+    const void* tag;
+    const value_ops* ops;
+    std::uint64_t callee;
+    const dep_set* deps;
+};
+
+/// The origin of these (the same object for the same four), made if new. Threads look up their
+/// last few origins without a lock: results of one function in a row find theirs there.
+DESYNC_DECL const value_origin* origin_of(const void* tag, const value_ops* ops,
+                                          std::uint64_t callee, const dep_set* deps);
 
 /// A recorded result, of the type `tag()` identifies (and `type()` names across builds). Kept
-/// small (a table may hold tens of millions): counted by an intrusive reference count, its type
-/// known through its virtual functions rather than stored.
+/// small (a table may hold tens of millions): its origin, an intrusive reference count and how
+/// long the call that made it ran, then the value (typed_value). Immutable once shared.
 class memo_value {
 public:
-    memo_value(std::uint64_t duration_ns, std::size_t bytes) noexcept
-        : bytes_(bytes < big ? static_cast<std::uint32_t>(bytes) : big), duration_ns(duration_ns) {}
     memo_value(const memo_value&) = delete;
     memo_value& operator=(const memo_value&) = delete;
-    virtual ~memo_value() = default;
 
     /// Appends the value's encoding; false (and nothing appended) if it cannot be encoded.
-    virtual bool encode(std::string& out) const = 0;
+    bool encode(std::string& out) const { return origin_->ops->encode(*this, out); }
     /// The type_tag of its type.
-    virtual const void* tag() const noexcept = 0;
+    const void* tag() const noexcept { return origin_->tag; }
     /// Its type's result_type_id.
-    virtual std::uint64_t type() const noexcept = 0;
+    std::uint64_t type() const noexcept { return origin_->ops->type; }
     /// Its size for desync::cache_limit (an estimate).
-    std::size_t bytes() const noexcept { return bytes_ < big ? bytes_ : big_bytes(); }
+    std::size_t bytes() const noexcept { return origin_->ops->bytes(*this); }
+    /// The keys of the memoized calls the body that made it made: a hit on it records them too.
+    std::span<const hash128> children() const noexcept {
+        auto const of = origin_->ops->children;
+        return of ? of(*this) : std::span<const hash128>{};
+    }
+    /// What the run that made it called (nullptr: nothing): a hit serves it only if this build
+    /// still has each of those functions.
+    const dep_set* deps() const noexcept { return origin_->deps; }
+    /// The full hash of the function whose result it is.
+    std::uint64_t callee() const noexcept { return origin_->callee; }
+    /// How long the call that made it ran: what a hit saves (to 24 significant bits).
+    std::uint64_t duration_ns() const noexcept {
+        constexpr float top = 18446744073709551616.0f;  // 2^64
+        return duration_ >= top ? ~std::uint64_t{0} : static_cast<std::uint64_t>(duration_);
+    }
+
+protected:
+    memo_value(const value_origin* origin, std::uint64_t duration_ns) noexcept
+        : origin_(origin), duration_(static_cast<float>(duration_ns)) {}
+    ~memo_value() = default;
 
 private:
-    static constexpr std::uint32_t big = 0xFFFFFFFFu;  // 4 GiB or more: computed when asked
-    virtual std::size_t big_bytes() const noexcept = 0;
     friend class value_ptr;
+    const value_origin* origin_;
     mutable std::atomic<std::uint32_t> refs_{0};
-    const std::uint32_t bytes_;
-
-public:
-    /// The keys of the memoized calls the body that made this value made (set before the value
-    /// is shared): a hit on it records them too.
-    key_list children;
-    /// What the run that made it called (memo_deps.hpp; nullptr: nothing): a hit serves it only
-    /// if this build still has each of those functions. Set before the value is shared.
-    const dep_set* deps = nullptr;
-    /// The full hash of the function whose result it is (set before the value is shared).
-    std::uint64_t callee = 0;
-    const std::uint64_t duration_ns;  // how long the call that made it ran: what a hit saves
+    float duration_;
 };
+static_assert(sizeof(void*) != 8 || sizeof(memo_value) == 16, "a result's header is 16 bytes");
 
 /// A shared, immutable memo_value: what tables, caches and hits hold (a reference count in the
 /// value, like std::shared_ptr's but without a control block).
@@ -113,7 +151,7 @@ class value_ptr {
 public:
     value_ptr() noexcept = default;
     value_ptr(std::nullptr_t) noexcept {}
-    /// Shares `v` (nullptr: none); a value made with `new` is owned by its value_ptrs.
+    /// Shares `v` (nullptr: none); a value made by make_result is owned by its value_ptrs.
     explicit value_ptr(const memo_value* v) noexcept : p_(v) {
         if (p_) p_->refs_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -124,7 +162,8 @@ public:
         return *this;
     }
     ~value_ptr() {
-        if (p_ && p_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
+        if (p_ && p_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            p_->origin_->ops->destroy(p_);
     }
 
     /// Gives up its value without letting go of it: for a holder that keeps it as a plain
@@ -156,56 +195,103 @@ std::size_t size_estimate(const V& v) {
         return sizeof(V);
 }
 
+/// Whether a result's size is worked out when asked (its encoding takes no allocation) rather
+/// than kept beside it.
 template <class V>
-class typed_value final : public memo_value {
+inline constexpr bool sized_when_asked_v = std::is_trivially_copyable_v<V>;
+
+/// Where a result of a type that is not sized when asked keeps its size.
+template <class V>
+struct kept_size {
+    std::size_t bytes = 0;
+};
+template <class V>
+    requires sized_when_asked_v<V>
+struct kept_size<V> {
+};
+
+/// A result of type V (void: no value of its own).
+template <class V>
+class typed_value : public memo_value {
 public:
-    /// `bytes`: size_estimate of the value (of the one it copies, or of its encoding).
     template <class... A>
-    typed_value(std::uint64_t duration_ns, std::size_t bytes, A&&... a)
-        : memo_value(duration_ns, bytes), value(std::forward<A>(a)...) {}
-    bool encode(std::string& out) const override {
-        if constexpr (is_encodable_v<V>) {
-            detail::encode(out, value);
+    typed_value(const value_origin* origin, std::uint64_t duration_ns, std::size_t bytes, A&&... a)
+        : memo_value(origin, duration_ns), value(std::forward<A>(a)...) {
+        if constexpr (!sized_when_asked_v<V>) size_.bytes = bytes;
+    }
+    V value;
+
+private:
+    template <class, bool>
+    friend struct value_ops_of;
+    [[no_unique_address]] kept_size<V> size_;
+};
+
+template <>
+class typed_value<void> : public memo_value {
+public:
+    typed_value(const value_origin* origin, std::uint64_t duration_ns, std::size_t) noexcept
+        : memo_value(origin, duration_ns) {}
+};
+
+/// A result whose body made memoized calls: their keys follow it.
+template <class V>
+class typed_value_with_children final : public typed_value<V> {
+public:
+    template <class... A>
+    typed_value_with_children(key_list children, A&&... a)
+        : typed_value<V>(std::forward<A>(a)...), child_keys(std::move(children)) {}
+    key_list child_keys;
+};
+
+/// The value_ops of results of type V, with their children's keys or without.
+template <class V, bool Children>
+struct value_ops_of {
+    using object = std::conditional_t<Children, typed_value_with_children<V>, typed_value<V>>;
+    static bool encode(const memo_value& v, std::string& out) {
+        if constexpr (std::is_void_v<V>) {
+            return true;  // nothing to write
+        } else if constexpr (is_encodable_v<V>) {
+            detail::encode(out, static_cast<const typed_value<V>&>(v).value);
             return true;
         } else {
             return false;
         }
     }
-    const void* tag() const noexcept override { return &type_tag<V>; }
-    std::uint64_t type() const noexcept override { return result_type_id<V>; }
-    V value;
-
-private:
-    std::size_t big_bytes() const noexcept override {
-        try {
-            return size_estimate(value);
-        } catch (...) {
-            return std::size_t(-1);
+    static std::size_t bytes(const memo_value& v) noexcept {
+        if constexpr (std::is_void_v<V>) {
+            return 0;
+        } else if constexpr (sized_when_asked_v<V>) {
+            try {
+                return size_estimate(static_cast<const typed_value<V>&>(v).value);
+            } catch (...) {
+                return std::size_t(-1);
+            }
+        } else {
+            return static_cast<const typed_value<V>&>(v).size_.bytes;
         }
     }
+    static void destroy(const memo_value* v) noexcept { delete static_cast<const object*>(v); }
+    static std::span<const hash128> children(const memo_value& v) noexcept {
+        return static_cast<const typed_value_with_children<V>&>(v).child_keys;
+    }
+    static constexpr value_ops ops{&encode, &bytes, &destroy, Children ? &children : nullptr,
+                                   result_type_id<V>};
 };
 
-template <>
-class typed_value<void> final : public memo_value {
-public:
-    explicit typed_value(std::uint64_t duration_ns) noexcept : memo_value(duration_ns, 0) {}
-    bool encode(std::string&) const override;  // nothing to write
-    const void* tag() const noexcept override;
-    std::uint64_t type() const noexcept override;
-
-private:
-    std::size_t big_bytes() const noexcept override;
-};
-
-/// Shares a value just made, once given what it was made from (its children's keys, what its
-/// run called, its function's full hash): after this it is immutable.
-template <class V>
-value_ptr share_made(std::unique_ptr<typed_value<V>> v, key_list children, const dep_set* deps,
-                     std::uint64_t callee) noexcept {
-    v->children = std::move(children);
-    v->deps = deps;
-    v->callee = callee;
-    return value_ptr(v.release());
+/// Shares a new result of type V made from `a...` (nothing for void), once given what it was
+/// made from: its children's keys, what its run called, its function's full hash. `bytes`: its
+/// size_estimate (of the value it copies, or of its encoding).
+template <class V, class... A>
+value_ptr make_result(key_list children, const dep_set* deps, std::uint64_t callee,
+                      std::uint64_t duration_ns, std::size_t bytes, A&&... a) {
+    auto origin = [&](const value_ops& ops) { return origin_of(&type_tag<V>, &ops, callee, deps); };
+    if (children.empty())
+        return value_ptr(new typed_value<V>(origin(value_ops_of<V, false>::ops), duration_ns, bytes,
+                                            std::forward<A>(a)...));
+    return value_ptr(new typed_value_with_children<V>(std::move(children),
+                                                      origin(value_ops_of<V, true>::ops),
+                                                      duration_ns, bytes, std::forward<A>(a)...));
 }
 
 /// The set a record refers to: none for no_deps_ref, unverifiable for a reference this process
@@ -221,19 +307,21 @@ template <class V>
 value_ptr decode_record(const std::byte* at) {
     cache_format::record_view const r{at};
     if (r.type() != result_type_id<V>) return nullptr;
-    std::unique_ptr<typed_value<V>> v;
+    auto made = [&](auto&&... value) {
+        return make_result<V>(key_list(r.children(), [&](std::size_t i) { return r.child(i); }),
+                              deps_of_ref(r.deps_ref()), r.callee(), r.duration_ns(),
+                              r.value().size(), std::forward<decltype(value)>(value)...);
+    };
     if constexpr (std::is_void_v<V>) {
         if (!r.value().empty()) return nullptr;
-        v = std::make_unique<typed_value<void>>(r.duration_ns());
+        return made();
     } else if constexpr (is_encodable_v<V>) {
-        v = std::make_unique<typed_value<V>>(r.duration_ns(), r.value().size());
-        if (!decode(r.value(), v->value)) return nullptr;
+        V v{};
+        if (!decode(r.value(), v)) return nullptr;
+        return made(std::move(v));
     } else {
         return nullptr;
     }
-    return share_made(std::move(v),
-                      key_list(r.children(), [&](std::size_t i) { return r.child(i); }),
-                      deps_of_ref(r.deps_ref()), r.callee());
 }
 
 /// The bytes of a loaded file.

@@ -69,10 +69,10 @@ public:
     bool write(const hash128& key, const memo_value& v) override {
         std::string out;
         std::size_t const start = cache_format::begin_record(
-            out, {key, v.type(), v.duration_ns, v.callee, deps_ref_of(v.deps)}, v.children);
+            out, {key, v.type(), v.duration_ns(), v.callee(), deps_ref_of(v.deps())}, v.children());
         if (!v.encode(out)) return false;
         cache_format::finish_record(out, start, seed_);
-        if (v.deps && v.deps != unverifiable_deps()) put_dep_set(out, *v.deps, seed_);
+        if (v.deps() && v.deps() != unverifiable_deps()) put_dep_set(out, *v.deps(), seed_);
         if (!backend_->syncs_each_write()) {
             backend_->write(key, std::move(out), nullptr);
             return true;
