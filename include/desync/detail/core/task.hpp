@@ -292,8 +292,9 @@ public:
 
     void set_root(fn_core* root, bool is_root) noexcept {
         root_ = root;
-        if (is_root) roles_ = static_cast<std::uint8_t>(roles_ | root_role);
-        if (is_root) handles_.store(1, std::memory_order_relaxed);
+        if (!is_root) return;
+        roles_ = static_cast<std::uint8_t>(roles_ | root_role);
+        handles_.store(1, std::memory_order_relaxed);
     }
 
     /// What the call's run called (memo hooks: memo_deps.hpp), once it finished; set only for
