@@ -179,13 +179,7 @@ public:
         }
         std::size_t i = 0;
         for_each_input([&](task_base* in) { watch(in, input_edges_[i++]); });
-        for (std::size_t k = 0; k < order.size(); ++k) {
-            order_edges[k].owner = this;
-            order_edges[k].done = [](task_base& t) noexcept {
-                static_cast<call_task&>(t).input_done();
-            };
-            if (!order[k]->add_continuation(&order_edges[k])) input_done();
-        }
+        for (std::size_t k = 0; k < order.size(); ++k) watch(order[k].get(), order_edges[k]);
         input_done();  // the start's own count, so no input can start the call while arming
     }
 
@@ -265,6 +259,15 @@ private:
 
     void watch(task_base* in, edge& e) {
         e.owner = this;
+        arm(in, e);
+    }
+    void watch(task_base* in, order_edge& e) {
+        e.owner = this;
+        e.done = [](task_base& t) noexcept { static_cast<call_task&>(t).input_done(); };
+        arm(in, e);
+    }
+    // `e` tells this call when `in` finished (at once if it has).
+    void arm(task_base* in, continuation& e) {
         if (!in->add_continuation(&e)) input_done();
     }
 

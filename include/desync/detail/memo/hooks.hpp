@@ -147,8 +147,8 @@ struct memo_hooks {
     template <class Task>
     static bool take_remote(Task& t) {
         if constexpr (remote_result_ok<typename Task::value_type>()) {
-            if (!t.attached()) return false;
             std::unique_ptr<call_attachment> w = t.detach_attached();
+            if (!w) return false;
             take_remote_result<typename Task::value_type>(t, static_cast<remote_wait&>(*w));
             return true;
         } else {

@@ -93,6 +93,7 @@ struct value_origin {
     const value_ops* ops;
     std::uint64_t callee;
     const dep_set* deps;
+    friend bool operator==(const value_origin&, const value_origin&) = default;
 };
 
 /// The origin of these (the same object for the same four), made if new. Threads look up their

@@ -14,32 +14,20 @@ namespace desync::detail {
 DESYNC_DECL const value_origin* origin_of(const void* tag, const value_ops* ops,
                                           std::uint64_t callee, const dep_set* deps) {
     value_origin const wanted{tag, ops, callee, deps};
-    auto same = [&](const value_origin* o) {
-        return o && o->tag == tag && o->ops == ops && o->callee == callee && o->deps == deps;
-    };
     // This thread's last few: results of one function in a row find theirs here.
     constexpr std::size_t recent_count = 4;
     thread_local constinit const value_origin* recent[recent_count] = {};
     for (const value_origin* o : recent)
-        if (same(o)) return o;
-    struct by_fields {
+        if (o && *o == wanted) return o;
+    static_assert(std::has_unique_object_representations_v<value_origin>);  // hashed as bytes
+    struct by_bytes {
         std::size_t operator()(const value_origin& o) const noexcept {
-            std::size_t h = std::hash<const void*>{}(o.tag);
-            for (std::size_t part :
-                 {std::hash<const void*>{}(o.ops), std::hash<std::uint64_t>{}(o.callee),
-                  std::hash<const void*>{}(o.deps)})
-                h = h * 0x9E3779B97F4A7C15u + part;
-            return h;
-        }
-    };
-    struct equal_fields {
-        bool operator()(const value_origin& a, const value_origin& b) const noexcept {
-            return a.tag == b.tag && a.ops == b.ops && a.callee == b.callee && a.deps == b.deps;
+            return static_cast<std::size_t>(XXH3_64bits(&o, sizeof o));
         }
     };
     struct origins {
         std::mutex mutex;
-        std::unordered_set<value_origin, by_fields, equal_fields> all;  // nodes never move
+        std::unordered_set<value_origin, by_bytes> all;  // nodes never move
     };
     // Never freed (nor destroyed at exit): results let go of during static destruction still
     // reach their origin.
